@@ -1,0 +1,166 @@
+//! The only module that names `kube` or `k8s_openapi`. It reads and writes the cluster and
+//! hands the rest of the crate domain types.
+
+pub mod error;
+mod policy;
+
+pub use error::ClusterError;
+
+use crate::domain::{NamespaceSummary, Overview};
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, ListParams};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::{Client, Config};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use tokio::sync::OnceCell;
+
+/// How to reach the cluster, from the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ConnectOptions {
+    /// A kubeconfig file; otherwise KUBECONFIG, ~/.kube/config, or the pod's ServiceAccount.
+    pub kubeconfig: Option<PathBuf>,
+    /// A context of the kubeconfig; otherwise its current context.
+    pub context: Option<String>,
+    /// Where Istio's control plane lives.
+    pub istio_namespace: String,
+    /// The Istio revision whose mesh ConfigMap (`istio-<revision>`) to use.
+    pub revision: Option<String>,
+}
+
+/// The API group of ServiceEntries and Sidecars.
+const NETWORKING_GROUP: &str = "networking.istio.io";
+
+/// A connection to one cluster. Cheap to clone: the client shares its connection pool.
+#[derive(Clone)]
+pub struct Cluster {
+    client: Client,
+    server: String,
+    istio_namespace: String,
+    revision: Option<String>,
+    networking_version: std::sync::Arc<OnceCell<String>>,
+}
+
+impl Cluster {
+    /// Builds a client from the options. Nothing is sent to the cluster yet.
+    pub async fn connect(options: &ConnectOptions) -> Result<Self, ClusterError> {
+        let kube_options = KubeConfigOptions {
+            context: options.context.clone(),
+            ..KubeConfigOptions::default()
+        };
+        let config = match &options.kubeconfig {
+            Some(path) => {
+                let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
+                    ClusterError::Config(format!("cannot read kubeconfig {}: {e}", path.display()))
+                })?;
+                Config::from_custom_kubeconfig(kubeconfig, &kube_options)
+                    .await
+                    .map_err(|e| ClusterError::Config(e.to_string()))?
+            }
+            None if options.context.is_some() => Config::from_kubeconfig(&kube_options)
+                .await
+                .map_err(|e| ClusterError::Config(e.to_string()))?,
+            None => Config::infer()
+                .await
+                .map_err(|e| ClusterError::Config(e.to_string()))?,
+        };
+        let server = config.cluster_url.to_string();
+        let server = server.trim_end_matches('/').to_string();
+        let client = Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
+        Ok(Self {
+            client,
+            server,
+            istio_namespace: options.istio_namespace.clone(),
+            revision: options.revision.clone(),
+            networking_version: Default::default(),
+        })
+    }
+
+    /// The API server's address, as people know the cluster.
+    pub fn server(&self) -> &str {
+        &self.server
+    }
+
+    fn err(&self, source: kube::Error) -> ClusterError {
+        ClusterError::kube(&self.server, source)
+    }
+
+    /// The networking.istio.io version to use: v1 where served, else v1beta1 (Service Mesh
+    /// Manager's Istio 1.17 serves no v1). Asked once, then remembered.
+    async fn networking_version(&self) -> Result<String, ClusterError> {
+        self.networking_version
+            .get_or_try_init(|| async {
+                let group = kube::discovery::group(&self.client, NETWORKING_GROUP)
+                    .await
+                    .map_err(|e| self.err(e))?;
+                let served: Vec<String> = group.versions().map(str::to_string).collect();
+                ["v1", "v1beta1", "v1alpha3"]
+                    .iter()
+                    .find(|v| served.iter().any(|s| s == *v))
+                    .map(|v| v.to_string())
+                    .ok_or_else(|| ClusterError::Malformed {
+                        object: NETWORKING_GROUP.to_string(),
+                        reason: format!(
+                            "the cluster serves none of v1, v1beta1, v1alpha3 (it serves: {})",
+                            served.join(", ")
+                        ),
+                    })
+            })
+            .await
+            .cloned()
+    }
+
+    async fn service_entry_resource(&self) -> Result<ApiResource, ClusterError> {
+        let version = self.networking_version().await?;
+        Ok(ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(NETWORKING_GROUP, &version, "ServiceEntry"),
+            "serviceentries",
+        ))
+    }
+
+    /// The first page: the mesh-wide policy and every namespace with its ServiceEntry count.
+    pub async fn overview(&self) -> Result<Overview, ClusterError> {
+        let namespaces = Api::<Namespace>::all(self.client.clone())
+            .list_metadata(&ListParams::default())
+            .await
+            .map_err(|e| self.err(e))?;
+        let resource = self.service_entry_resource().await?;
+        let entries = Api::<DynamicObject>::all_with(self.client.clone(), &resource)
+            .list_metadata(&ListParams::default())
+            .await
+            .map_err(|e| self.err(e))?;
+        let mut per_namespace: BTreeMap<String, usize> = BTreeMap::new();
+        for entry in &entries.items {
+            if let Some(ns) = &entry.metadata.namespace {
+                *per_namespace.entry(ns.clone()).or_default() += 1;
+            }
+        }
+        let mut summaries: Vec<NamespaceSummary> = namespaces
+            .items
+            .iter()
+            .filter_map(|ns| {
+                let name = ns.metadata.name.clone()?;
+                let labels = ns.metadata.labels.as_ref();
+                let injection = labels
+                    .map(|l| {
+                        l.get("istio-injection").map(String::as_str) == Some("enabled")
+                            || l.contains_key("istio.io/rev")
+                    })
+                    .unwrap_or(false);
+                Some(NamespaceSummary {
+                    service_entries: per_namespace.get(&name).copied().unwrap_or(0),
+                    name,
+                    injection,
+                })
+            })
+            .collect();
+        summaries.sort_by(|a, b| a.name.cmp(&b.name));
+        let policy = self.policy_report().await?;
+        Ok(Overview {
+            cluster: self.server.clone(),
+            policy,
+            namespaces: summaries,
+        })
+    }
+}

@@ -1,0 +1,8 @@
+//! The pure core: no kube, no leptos, no I/O. Everything here compiles for wasm32 too, so the
+//! browser and the server share one judgement.
+
+pub mod overview;
+pub mod policy;
+
+pub use overview::{NamespaceSummary, Overview};
+pub use policy::{OutboundPolicyMode, PolicyReport, PolicySetting, PolicySource, SourceKind};

@@ -1,0 +1,304 @@
+//! The mesh-wide outbound traffic policy: its modes, how it is read out of a mesh config, and
+//! the words the command line and the pages use for it.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A value of Istio's `outboundTrafficPolicy.mode`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OutboundPolicyMode {
+    /// `ALLOW_ANY`: pods may call any external host (Istio's default).
+    AllowAny,
+    /// `REGISTRY_ONLY`: pods reach only hosts registered as ServiceEntries.
+    RegistryOnly,
+    /// `ALLOW_ANY_DYNAMIC_DNS` (Istio 1.30+), shown as it is.
+    AllowAnyDynamicDns,
+    /// A value this version of mesh-egress does not know, kept verbatim.
+    Other(String),
+}
+
+impl OutboundPolicyMode {
+    /// Reads Istio's spelling of a mode.
+    pub fn from_istio(value: &str) -> Self {
+        match value {
+            "ALLOW_ANY" => Self::AllowAny,
+            "REGISTRY_ONLY" => Self::RegistryOnly,
+            "ALLOW_ANY_DYNAMIC_DNS" => Self::AllowAnyDynamicDns,
+            other => Self::Other(other.to_string()),
+        }
+    }
+
+    /// Istio's spelling of the mode, as written in the mesh config.
+    pub fn as_istio(&self) -> &str {
+        match self {
+            Self::AllowAny => "ALLOW_ANY",
+            Self::RegistryOnly => "REGISTRY_ONLY",
+            Self::AllowAnyDynamicDns => "ALLOW_ANY_DYNAMIC_DNS",
+            Self::Other(value) => value,
+        }
+    }
+
+    /// Whether pods may leave the mesh to hosts that no ServiceEntry registers.
+    pub fn allows_unregistered_hosts(&self) -> bool {
+        !matches!(self, Self::RegistryOnly)
+    }
+}
+
+impl fmt::Display for OutboundPolicyMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_istio())
+    }
+}
+
+/// What a mesh config says about the outbound traffic policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicySetting {
+    /// No `outboundTrafficPolicy` at all: Istio's default, ALLOW_ANY.
+    NotSet,
+    /// `outboundTrafficPolicy.mode` names a mode.
+    Explicit(OutboundPolicyMode),
+    /// `outboundTrafficPolicy` is present without a mode (for example `{}`). Protobuf reads the
+    /// missing enum as its zero value, REGISTRY_ONLY: a known trap, shown as such.
+    ImplicitRegistryOnly,
+}
+
+impl PolicySetting {
+    /// The mode Istio applies for this setting.
+    pub fn effective_mode(&self) -> OutboundPolicyMode {
+        match self {
+            Self::NotSet => OutboundPolicyMode::AllowAny,
+            Self::Explicit(mode) => mode.clone(),
+            Self::ImplicitRegistryOnly => OutboundPolicyMode::RegistryOnly,
+        }
+    }
+
+    /// The short text a page shows for the setting.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::NotSet => "not set (Istio's default: ALLOW_ANY)".to_string(),
+            Self::Explicit(mode) => mode.to_string(),
+            Self::ImplicitRegistryOnly => {
+                "REGISTRY_ONLY (outboundTrafficPolicy has no mode, which Istio reads as REGISTRY_ONLY)"
+                    .to_string()
+            }
+        }
+    }
+
+    /// The exact line the command-line tool prints for this setting.
+    pub fn cli_line(&self) -> String {
+        match self {
+            Self::NotSet => "mesh wide outbound traffic policy is not found".to_string(),
+            other => format!(
+                "mesh wide outbound traffic policy is set to '{}'",
+                other.effective_mode()
+            ),
+        }
+    }
+}
+
+/// Why a mesh config could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum MeshConfigError {
+    /// The document is not YAML.
+    #[error("the mesh config is not valid YAML: {0}")]
+    NotYaml(String),
+    /// A field has the wrong shape.
+    #[error("{field} must be {expected}")]
+    WrongShape {
+        /// Dotted path of the field.
+        field: String,
+        /// What was expected there.
+        expected: String,
+    },
+}
+
+/// Reads the policy out of a mesh config document (the `mesh` key of Istio's ConfigMap).
+pub fn setting_from_mesh_yaml(document: &str) -> Result<PolicySetting, MeshConfigError> {
+    if document.trim().is_empty() {
+        return Ok(PolicySetting::NotSet);
+    }
+    let value: serde_json::Value =
+        serde_yaml::from_str(document).map_err(|e| MeshConfigError::NotYaml(e.to_string()))?;
+    setting_from_mesh_config(&value)
+}
+
+/// Reads the policy out of a parsed mesh config (the ConfigMap's YAML, or an
+/// IstioControlPlane's `spec.meshConfig`).
+pub fn setting_from_mesh_config(
+    mesh_config: &serde_json::Value,
+) -> Result<PolicySetting, MeshConfigError> {
+    let policy = match mesh_config {
+        serde_json::Value::Null => return Ok(PolicySetting::NotSet),
+        serde_json::Value::Object(map) => map.get("outboundTrafficPolicy"),
+        _ => {
+            return Err(MeshConfigError::WrongShape {
+                field: "meshConfig".into(),
+                expected: "a mapping".into(),
+            })
+        }
+    };
+    match policy {
+        None | Some(serde_json::Value::Null) => Ok(PolicySetting::NotSet),
+        Some(serde_json::Value::Object(policy)) => match policy.get("mode") {
+            None | Some(serde_json::Value::Null) => Ok(PolicySetting::ImplicitRegistryOnly),
+            Some(serde_json::Value::String(mode)) => Ok(PolicySetting::Explicit(
+                OutboundPolicyMode::from_istio(mode),
+            )),
+            Some(_) => Err(MeshConfigError::WrongShape {
+                field: "outboundTrafficPolicy.mode".into(),
+                expected: "a string such as ALLOW_ANY or REGISTRY_ONLY".into(),
+            }),
+        },
+        Some(_) => Err(MeshConfigError::WrongShape {
+            field: "outboundTrafficPolicy".into(),
+            expected: "a mapping".into(),
+        }),
+    }
+}
+
+/// The kind of resource the mesh-wide policy lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SourceKind {
+    /// Istio's mesh ConfigMap (`istio` or `istio-<revision>`), key `mesh`.
+    ConfigMap,
+    /// Service Mesh Manager's IstioControlPlane, `spec.meshConfig`.
+    IstioControlPlane,
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::ConfigMap => "ConfigMap",
+            Self::IstioControlPlane => "IstioControlPlane",
+        })
+    }
+}
+
+/// The resource that holds the mesh-wide policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicySource {
+    /// What kind of resource it is.
+    pub kind: SourceKind,
+    /// Its namespace.
+    pub namespace: String,
+    /// Its name.
+    pub name: String,
+}
+
+impl fmt::Display for PolicySource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}/{}", self.kind, self.namespace, self.name)
+    }
+}
+
+/// The mesh-wide policy as found in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PolicyReport {
+    /// A source was found and read.
+    Found {
+        /// Where the policy lives.
+        source: PolicySource,
+        /// What it says.
+        setting: PolicySetting,
+    },
+    /// Nothing that holds a mesh config was found.
+    NoSource {
+        /// What was looked for, and where, in words.
+        looked_for: Vec<String>,
+    },
+}
+
+impl PolicyReport {
+    /// The setting, or "not set" when there is no source at all.
+    pub fn setting(&self) -> PolicySetting {
+        match self {
+            Self::Found { setting, .. } => setting.clone(),
+            Self::NoSource { .. } => PolicySetting::NotSet,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `mesh` key as Istio's Helm chart (istiod, 1.2x) renders it.
+    const HELM_MESH: &str = r#"
+defaultConfig:
+  discoveryAddress: istiod.istio-system.svc:15012
+  tracing:
+    zipkin:
+      address: zipkin.istio-system:9411
+defaultProviders:
+  metrics:
+  - prometheus
+enablePrometheusMerge: true
+rootNamespace: istio-system
+trustDomain: cluster.local
+"#;
+
+    #[test]
+    fn helm_rendered_mesh_config_has_no_policy() {
+        let setting = setting_from_mesh_yaml(HELM_MESH).expect("parses");
+        assert_eq!(setting, PolicySetting::NotSet);
+        assert_eq!(setting.effective_mode(), OutboundPolicyMode::AllowAny);
+        assert_eq!(setting.describe(), "not set (Istio's default: ALLOW_ANY)");
+        assert_eq!(
+            setting.cli_line(),
+            "mesh wide outbound traffic policy is not found"
+        );
+    }
+
+    #[test]
+    fn explicit_modes_are_read_and_printed_like_the_cli() {
+        let doc = format!("{HELM_MESH}outboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n");
+        let setting = setting_from_mesh_yaml(&doc).expect("parses");
+        assert_eq!(
+            setting,
+            PolicySetting::Explicit(OutboundPolicyMode::RegistryOnly)
+        );
+        assert_eq!(
+            setting.cli_line(),
+            "mesh wide outbound traffic policy is set to 'REGISTRY_ONLY'"
+        );
+        let setting =
+            setting_from_mesh_yaml("outboundTrafficPolicy:\n  mode: ALLOW_ANY\n").expect("parses");
+        assert_eq!(
+            setting.cli_line(),
+            "mesh wide outbound traffic policy is set to 'ALLOW_ANY'"
+        );
+    }
+
+    #[test]
+    fn an_empty_policy_object_is_registry_only() {
+        let setting = setting_from_mesh_yaml("outboundTrafficPolicy: {}\n").expect("parses");
+        assert_eq!(setting, PolicySetting::ImplicitRegistryOnly);
+        assert!(!setting.effective_mode().allows_unregistered_hosts());
+    }
+
+    #[test]
+    fn unknown_modes_are_kept_verbatim() {
+        let setting =
+            setting_from_mesh_yaml("outboundTrafficPolicy:\n  mode: ALLOW_ANY_DYNAMIC_DNS\n")
+                .expect("parses");
+        assert_eq!(setting.describe(), "ALLOW_ANY_DYNAMIC_DNS");
+        let setting = setting_from_mesh_yaml("outboundTrafficPolicy:\n  mode: SOMETHING_NEW\n")
+            .expect("parses");
+        assert_eq!(setting.describe(), "SOMETHING_NEW");
+    }
+
+    #[test]
+    fn malformed_documents_name_the_field() {
+        let err = setting_from_mesh_yaml("outboundTrafficPolicy: [1]\n").expect_err("rejects");
+        assert_eq!(err.to_string(), "outboundTrafficPolicy must be a mapping");
+        let err =
+            setting_from_mesh_yaml("outboundTrafficPolicy:\n  mode: 3\n").expect_err("rejects");
+        assert!(err
+            .to_string()
+            .starts_with("outboundTrafficPolicy.mode must be"));
+        assert!(matches!(
+            setting_from_mesh_yaml("a: [").expect_err("rejects"),
+            MeshConfigError::NotYaml(_)
+        ));
+    }
+}

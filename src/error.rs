@@ -1,0 +1,105 @@
+//! The one error type that crosses the wire. Every layer's errors are mapped into it in one
+//! place each (`cluster::error` for the cluster), and it carries a message a person can act on:
+//! never a raw error dump.
+
+use serde::{Deserialize, Serialize};
+
+/// Errors as the browser, the automation API and the command line see them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum AppError {
+    /// No cluster is configured (no kubeconfig, no in-cluster ServiceAccount).
+    #[error("no Kubernetes cluster is configured: {detail}")]
+    NoCluster {
+        /// What was tried and what to do.
+        detail: String,
+    },
+    /// The API server did not answer.
+    #[error("cannot reach the Kubernetes API server at {cluster}: {detail}")]
+    Unreachable {
+        /// The API server's address.
+        cluster: String,
+        /// What failed, in words.
+        detail: String,
+    },
+    /// The API server refused the caller's identity or permissions.
+    #[error("forbidden: {message}")]
+    Forbidden {
+        /// The API server's explanation.
+        message: String,
+    },
+    /// Something that should exist does not.
+    #[error("not found: {what}")]
+    NotFound {
+        /// What was looked for.
+        what: String,
+    },
+    /// Input that cannot be accepted, at a named field.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// Path of the offending field.
+        field: String,
+        /// Why it is refused.
+        reason: String,
+    },
+    /// Another writer changed the object first, more often than retries could absorb.
+    #[error("conflict: {message}")]
+    Conflict {
+        /// What conflicted.
+        message: String,
+    },
+    /// The cluster answered with an error this dashboard cannot act on by itself.
+    #[error("the Kubernetes API server answered: {message}")]
+    Cluster {
+        /// The API server's own message.
+        message: String,
+    },
+    /// The request itself failed between browser and server.
+    #[error("request failed: {message}")]
+    Request {
+        /// What failed.
+        message: String,
+    },
+}
+
+impl AppError {
+    /// The HTTP status for this error: decided here and nowhere else.
+    pub fn status_code(&self) -> u16 {
+        match self {
+            Self::Invalid { .. } => 400,
+            Self::Forbidden { .. } => 403,
+            Self::NotFound { .. } => 404,
+            Self::Conflict { .. } => 409,
+            Self::NoCluster { .. } | Self::Unreachable { .. } => 503,
+            Self::Cluster { .. } => 502,
+            Self::Request { .. } => 400,
+        }
+    }
+
+    /// What a person can do about it, when there is something to say.
+    pub fn hint(&self) -> Option<&'static str> {
+        match self {
+            Self::NoCluster { .. } => Some(
+                "Point mesh-egress at a cluster with --kubeconfig, --context or KUBECONFIG, \
+                 or run it in a pod with a ServiceAccount.",
+            ),
+            Self::Unreachable { .. } => Some(
+                "Check that the cluster is running and that your kubeconfig points at it; \
+                 this page recovers by itself once it answers.",
+            ),
+            Self::Forbidden { .. } => {
+                Some("Ask a cluster administrator for the RBAC permission named above.")
+            }
+            _ => None,
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for AppError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        Self::Request {
+            message: value.to_string(),
+        }
+    }
+}

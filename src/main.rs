@@ -1,0 +1,75 @@
+//! The server binary: `mesh-egress [serve]` and the command-line tools.
+
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    use mesh_egress::cli::{Cli, Command, ServeArgs};
+
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        None => serve(&cli.cluster, ServeArgs::default()).await,
+        Some(Command::Serve(args)) => serve(&cli.cluster, args).await,
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("mesh-egress: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+async fn serve(
+    cluster_args: &mesh_egress::cli::ClusterArgs,
+    args: mesh_egress::cli::ServeArgs,
+) -> anyhow::Result<std::process::ExitCode> {
+    use anyhow::Context;
+    use leptos::prelude::get_configuration;
+    use mesh_egress::cluster::Cluster;
+    use mesh_egress::error::AppError;
+    use std::sync::Arc;
+
+    let mut leptos_options = get_configuration(None)
+        .context("reading the Leptos configuration (LEPTOS_* variables)")?
+        .leptos_options;
+    if let Some(addr) = args.addr {
+        leptos_options.site_addr = addr;
+    }
+    let addr = leptos_options.site_addr;
+    // The server keeps running without a cluster: the pages say what is wrong.
+    let cluster = match Cluster::connect(&cluster_args.connect_options()).await {
+        Ok(cluster) => {
+            tracing::info!(cluster = cluster.server(), "using cluster");
+            Ok(cluster)
+        }
+        Err(e) => {
+            let error = AppError::from(e);
+            tracing::warn!(%error, "no cluster; serving anyway");
+            Err(error)
+        }
+    };
+    let app = mesh_egress::server::router(leptos_options, Arc::new(cluster));
+    let listener = tokio::net::TcpListener::bind(&addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    tracing::info!("listening on http://{addr}");
+    axum::serve(listener, app.into_make_service())
+        .with_graceful_shutdown(mesh_egress::server::shutdown_signal())
+        .await
+        .context("serving")?;
+    Ok(std::process::ExitCode::SUCCESS)
+}
+
+#[cfg(not(feature = "ssr"))]
+pub fn main() {
+    // The browser build has no binary; see lib.rs for the hydrate entry point.
+}

@@ -1,0 +1,5 @@
+//! One module per page: render only.
+
+mod home;
+
+pub use home::HomePage;

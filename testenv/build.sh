@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Builds kube-apiserver, kubectl and etcd from Go modules and fetches the CRDs, into the cache.
+# Each is rebuilt only when its version changes (the version is part of its cache path).
+source "$(dirname "$0")/env.sh"
+
+build_kube() {
+  if [ -x "$KUBE_BIN_DIR/kube-apiserver" ] && [ -x "$KUBE_BIN_DIR/kubectl" ]; then return; fi
+  log "building kube-apiserver and kubectl $K8S_VERSION from k8s.io/kubernetes (first time: several minutes)"
+  local minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
+  local tmp="$KUBE_BIN_DIR.tmp"
+  rm -rf "$tmp" && mkdir -p "$tmp"
+  (cd "$TESTENV_DIR/kube" && go build -trimpath \
+    -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor" \
+    -o "$tmp/" k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl)
+  rm -rf "$KUBE_BIN_DIR" && mv "$tmp" "$KUBE_BIN_DIR"
+}
+
+build_etcd() {
+  if [ -x "$ETCD_BIN" ]; then return; fi
+  log "building etcd $ETCD_VERSION from go.etcd.io/etcd/server/v3"
+  local dir; dir=$(dirname "$ETCD_BIN")
+  mkdir -p "$dir"
+  (cd "$TESTENV_DIR/etcd" && go build -trimpath -ldflags "-s -w" -o "$ETCD_BIN.tmp" .)
+  mv "$ETCD_BIN.tmp" "$ETCD_BIN"
+}
+
+# Copies a file out of a Go module version, fetched through the Go module proxy.
+module_file() { # module version path-in-module destination
+  local dest=$4
+  if [ -s "$dest" ]; then return; fi
+  mkdir -p "$(dirname "$dest")"
+  local dir
+  dir=$(cd /tmp && go mod download -json "$1@$2" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
+  if [ -z "$dir" ] || [ ! -f "$dir/$3" ]; then
+    log "cannot fetch $3 from $1@$2 through the Go module proxy"; return 1
+  fi
+  cp "$dir/$3" "$dest.tmp" && mv "$dest.tmp" "$dest"
+}
+
+build_kube
+build_etcd
+module_file istio.io/api "$ISTIO_API_VERSION" kubernetes/customresourcedefinitions.gen.yaml \
+  "$CRD_DIR/istio-$ISTIO_API_VERSION.yaml"

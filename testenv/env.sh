@@ -1,0 +1,27 @@
+# Shared settings of the test control plane; sourced by the other scripts.
+# Everything built or downloaded goes to a cache outside the clone; the running state of one
+# control plane lives in the clone's target/testenv.
+set -euo pipefail
+TESTENV_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT_DIR=$(cd "$TESTENV_DIR/.." && pwd)
+CACHE_DIR=${MESH_EGRESS_CACHE:-$HOME/.cache/mesh-egress}
+STATE_DIR=${TESTENV_STATE_DIR:-$ROOT_DIR/target/testenv}
+
+# Versions: Kubernetes comes from testenv/kube/go.mod, etcd from testenv/etcd/go.mod.
+K8S_VERSION=$(sed -n 's/^\s*k8s.io\/kubernetes \(v[0-9.]*\).*/\1/p' "$TESTENV_DIR/kube/go.mod" | head -n1)
+ETCD_VERSION=$(sed -n 's/^require go.etcd.io\/etcd\/server\/v3 \(v[0-9.]*\).*/\1/p' "$TESTENV_DIR/etcd/go.mod" | head -n1)
+ISTIO_API_VERSION=v1.32.0
+
+KUBE_BIN_DIR=$CACHE_DIR/go-bin/kubernetes-$K8S_VERSION
+ETCD_BIN=$CACHE_DIR/go-bin/etcd-$ETCD_VERSION/etcd
+CRD_DIR=$CACHE_DIR/crds
+
+ETCD_PORT=${TESTENV_ETCD_PORT:-23791}
+ETCD_PEER_PORT=${TESTENV_ETCD_PEER_PORT:-23801}
+APISERVER_PORT=${TESTENV_APISERVER_PORT:-16443}
+APISERVER_URL=https://127.0.0.1:$APISERVER_PORT
+
+export GOFLAGS=${GOFLAGS:--buildvcs=false}
+export CGO_ENABLED=0
+
+log() { printf 'testenv: %s\n' "$*" >&2; }

@@ -1,0 +1,115 @@
+//! Helpers for tests against the real test control plane (`make testenv-up`).
+#![allow(dead_code)]
+
+use k8s_openapi::api::core::v1::Namespace;
+use kube::api::{Api, DeleteParams, PostParams};
+use kube::core::{ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
+use kube::Client;
+use mesh_egress::cluster::{Cluster, ConnectOptions};
+use std::path::PathBuf;
+
+/// The admin kubeconfig of the test control plane. Tests fail, never skip, without one.
+pub fn kubeconfig() -> PathBuf {
+    let path = std::env::var_os("KUBECONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/testenv/kubeconfig")
+        });
+    assert!(
+        path.exists(),
+        "no test control plane: {} is missing; run `make testenv-up` (make test does it)",
+        path.display()
+    );
+    path
+}
+
+/// A kube client for setting up fixtures.
+pub async fn admin_client() -> Client {
+    let kubeconfig = kube::config::Kubeconfig::read_from(kubeconfig()).expect("read kubeconfig");
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .expect("kubeconfig");
+    Client::try_from(config).expect("client")
+}
+
+/// A fresh, randomly named namespace for one test, labelled for clean-up by label.
+/// (Without a controller-manager a deleted namespace never finishes terminating, so the
+/// test control plane's teardown is what really removes them.)
+pub struct TestNamespace {
+    pub name: String,
+    pub client: Client,
+}
+
+impl TestNamespace {
+    pub async fn new(prefix: &str) -> Self {
+        let client = admin_client().await;
+        let name = format!("{prefix}-{:08x}", rand::random::<u32>());
+        let ns = Namespace {
+            metadata: ObjectMeta {
+                name: Some(name.clone()),
+                labels: Some([("mesh-egress-test".to_string(), "true".to_string())].into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("create test namespace");
+        Self { name, client }
+    }
+
+    /// Connects the dashboard's cluster module with this namespace as the Istio namespace.
+    pub async fn cluster(&self) -> Cluster {
+        Cluster::connect(&ConnectOptions {
+            kubeconfig: Some(kubeconfig()),
+            context: None,
+            istio_namespace: self.name.clone(),
+            revision: None,
+        })
+        .await
+        .expect("connect")
+    }
+
+    /// Creates a ServiceEntry from its spec.
+    pub async fn create_service_entry(&self, name: &str, spec: serde_json::Value) {
+        let mut object = DynamicObject::new(name, &service_entry_resource()).within(&self.name);
+        object.data = serde_json::json!({ "spec": spec });
+        Api::<DynamicObject>::namespaced_with(
+            self.client.clone(),
+            &self.name,
+            &service_entry_resource(),
+        )
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("create ServiceEntry");
+    }
+
+    pub async fn delete_service_entry(&self, name: &str) {
+        Api::<DynamicObject>::namespaced_with(
+            self.client.clone(),
+            &self.name,
+            &service_entry_resource(),
+        )
+        .delete(name, &DeleteParams::default())
+        .await
+        .expect("delete ServiceEntry");
+    }
+}
+
+pub fn service_entry_resource() -> ApiResource {
+    ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("networking.istio.io", "v1", "ServiceEntry"),
+        "serviceentries",
+    )
+}
+
+/// The httpbin.org entry of the seed document.
+pub fn httpbin_spec() -> serde_json::Value {
+    serde_json::json!({
+        "hosts": ["httpbin.org", "www.httpbin.org"],
+        "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+        "resolution": "DNS",
+        "location": "MESH_EXTERNAL"
+    })
+}

@@ -1,0 +1,130 @@
+//! The first page's data, read from the real test control plane.
+
+mod common;
+
+use common::{httpbin_spec, TestNamespace};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use kube::core::ObjectMeta;
+use mesh_egress::domain::{OutboundPolicyMode, PolicyReport, PolicySetting, SourceKind};
+
+async fn create_mesh_config_map(ns: &TestNamespace, name: &str, mesh: &str) {
+    let config_map = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.to_string()),
+            ..Default::default()
+        },
+        data: Some([("mesh".to_string(), mesh.to_string())].into()),
+        ..Default::default()
+    };
+    Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
+        .create(&PostParams::default(), &config_map)
+        .await
+        .expect("create ConfigMap");
+}
+
+#[tokio::test]
+async fn overview_counts_the_service_entries_of_a_namespace() {
+    let ns = TestNamespace::new("overview").await;
+    ns.create_service_entry("httpbin.org", httpbin_spec()).await;
+    ns.create_service_entry(
+        "stripe",
+        serde_json::json!({
+            "hosts": ["api.stripe.com"],
+            "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+            "resolution": "DNS"
+        }),
+    )
+    .await;
+
+    let overview = ns.cluster().await.overview().await.expect("overview");
+    let row = overview
+        .namespaces
+        .iter()
+        .find(|n| n.name == ns.name)
+        .expect("the test namespace is listed");
+    assert_eq!(row.service_entries, 2);
+
+    ns.delete_service_entry("stripe").await;
+    let overview = ns.cluster().await.overview().await.expect("overview");
+    let row = overview
+        .namespaces
+        .iter()
+        .find(|n| n.name == ns.name)
+        .expect("listed");
+    assert_eq!(
+        row.service_entries, 1,
+        "a deleted entry is no longer counted"
+    );
+}
+
+#[tokio::test]
+async fn policy_is_read_from_the_mesh_config_map() {
+    let ns = TestNamespace::new("policy").await;
+    let cluster = ns.cluster().await;
+
+    let report = cluster.policy_report().await.expect("report");
+    match &report {
+        PolicyReport::NoSource { looked_for } => {
+            assert!(looked_for
+                .iter()
+                .any(|l| l.contains(&format!("{}/istio", ns.name))));
+        }
+        other => panic!("expected no source, got {other:?}"),
+    }
+    assert_eq!(report.setting(), PolicySetting::NotSet);
+
+    create_mesh_config_map(
+        &ns,
+        "istio",
+        "rootNamespace: istio-system\noutboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n",
+    )
+    .await;
+    let report = cluster.policy_report().await.expect("report");
+    let PolicyReport::Found { source, setting } = report else {
+        panic!("expected the ConfigMap to be found");
+    };
+    assert_eq!(source.kind, SourceKind::ConfigMap);
+    assert_eq!(source.name, "istio");
+    assert_eq!(source.namespace, ns.name);
+    assert_eq!(
+        setting,
+        PolicySetting::Explicit(OutboundPolicyMode::RegistryOnly)
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_cluster_is_named_in_plain_words() {
+    let dir = std::env::temp_dir().join(format!("mesh-egress-test-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let kubeconfig = dir.join("kubeconfig");
+    // Port 1 on loopback: nothing listens there.
+    std::fs::write(
+        &kubeconfig,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: https://127.0.0.1:1\n\
+         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u}\n\
+         current-context: gone\n",
+    )
+    .expect("write kubeconfig");
+    let cluster = mesh_egress::cluster::Cluster::connect(&mesh_egress::cluster::ConnectOptions {
+        kubeconfig: Some(kubeconfig),
+        istio_namespace: "istio-system".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("a client is built without contacting the cluster");
+    let error = mesh_egress::error::AppError::from(
+        cluster
+            .overview()
+            .await
+            .expect_err("nothing listens on port 1"),
+    );
+    let text = error.to_string();
+    assert!(
+        text.starts_with("cannot reach the Kubernetes API server at https://127.0.0.1:1"),
+        "{text}"
+    );
+    assert!(text.to_lowercase().contains("connection refused"), "{text}");
+    assert_eq!(error.status_code(), 503);
+    assert!(error.hint().is_some());
+}
