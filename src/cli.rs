@@ -1,9 +1,12 @@
 //! The command line: `mesh-egress [serve]` and the subcommands later issues add.
 
-use crate::cluster::ConnectOptions;
+use crate::cluster::{Cluster, ConnectOptions};
+use crate::domain::policy::parse_requested_mode;
+use crate::error::AppError;
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 /// A web dashboard for how an Istio service mesh reaches services outside it.
 #[derive(Debug, Parser)]
@@ -52,6 +55,62 @@ impl ClusterArgs {
 pub enum Command {
     /// Serve the dashboard (the default).
     Serve(ServeArgs),
+    /// Show the mesh-wide outbound traffic policy, or switch it: restricted (REGISTRY_ONLY)
+    /// or allowed (ALLOW_ANY).
+    OutboundTrafficPolicy(PolicyArgs),
+    /// The same commands under `istio`, as Service Mesh Manager's CLI spells them.
+    Istio {
+        /// The Istio command.
+        #[command(subcommand)]
+        command: IstioCommand,
+    },
+}
+
+/// `mesh-egress istio …`.
+#[derive(Debug, Subcommand)]
+pub enum IstioCommand {
+    /// Show or switch the mesh-wide outbound traffic policy.
+    OutboundTrafficPolicy(PolicyArgs),
+}
+
+/// Options of `outbound-traffic-policy`.
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// restricted (REGISTRY_ONLY) or allowed (ALLOW_ANY); omit to show the current setting.
+    pub mode: Option<String>,
+    /// Which IstioControlPlane to use when there are several (default: the first by name).
+    #[arg(long)]
+    pub control_plane: Option<String>,
+}
+
+/// Runs `outbound-traffic-policy`: prints exactly one line and returns the exit status.
+pub async fn outbound_traffic_policy(cluster: &ClusterArgs, args: &PolicyArgs) -> ExitCode {
+    let mode = match args.mode.as_deref().map(parse_requested_mode).transpose() {
+        Ok(mode) => mode,
+        Err(reason) => {
+            eprintln!("mesh-egress: {reason}");
+            return ExitCode::from(2);
+        }
+    };
+    let result = async {
+        let client = Cluster::connect(&cluster.connect_options()).await?;
+        let choice = args.control_plane.as_deref();
+        match &mode {
+            Some(mode) => client.set_policy(mode, choice).await,
+            None => client.policy_report(choice).await,
+        }
+    }
+    .await;
+    match result {
+        Ok(report) => {
+            println!("{}", report.setting().cli_line());
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("mesh-egress: {}", AppError::from(error));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// Options of `serve`.

@@ -4,19 +4,28 @@
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     use clap::Parser;
-    use mesh_egress::cli::{Cli, Command, ServeArgs};
+    use mesh_egress::cli::{outbound_traffic_policy, Cli, Command, IstioCommand, ServeArgs};
 
     let cli = Cli::parse();
+    // The one-line commands keep stderr for their own message.
+    let default_level = match cli.command {
+        None | Some(Command::Serve(_)) => "info",
+        Some(_) => "error",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
         )
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
         None => serve(&cli.cluster, ServeArgs::default()).await,
         Some(Command::Serve(args)) => serve(&cli.cluster, args).await,
+        Some(Command::OutboundTrafficPolicy(args))
+        | Some(Command::Istio {
+            command: IstioCommand::OutboundTrafficPolicy(args),
+        }) => Ok(outbound_traffic_policy(&cli.cluster, &args).await),
     };
     match result {
         Ok(code) => code,

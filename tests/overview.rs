@@ -37,7 +37,7 @@ async fn overview_counts_the_service_entries_of_a_namespace() {
     )
     .await;
 
-    let overview = ns.cluster().await.overview().await.expect("overview");
+    let overview = ns.cluster().await.overview(None).await.expect("overview");
     let row = overview
         .namespaces
         .iter()
@@ -46,7 +46,7 @@ async fn overview_counts_the_service_entries_of_a_namespace() {
     assert_eq!(row.service_entries, 2);
 
     ns.delete_service_entry("stripe").await;
-    let overview = ns.cluster().await.overview().await.expect("overview");
+    let overview = ns.cluster().await.overview(None).await.expect("overview");
     let row = overview
         .namespaces
         .iter()
@@ -63,7 +63,7 @@ async fn policy_is_read_from_the_mesh_config_map() {
     let ns = TestNamespace::new("policy").await;
     let cluster = ns.cluster().await;
 
-    let report = cluster.policy_report().await.expect("report");
+    let report = cluster.policy_report(None).await.expect("report");
     match &report {
         PolicyReport::NoSource { looked_for } => {
             assert!(looked_for
@@ -80,8 +80,11 @@ async fn policy_is_read_from_the_mesh_config_map() {
         "rootNamespace: istio-system\noutboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n",
     )
     .await;
-    let report = cluster.policy_report().await.expect("report");
-    let PolicyReport::Found { source, setting } = report else {
+    let report = cluster.policy_report(None).await.expect("report");
+    let PolicyReport::Found {
+        source, setting, ..
+    } = report
+    else {
         panic!("expected the ConfigMap to be found");
     };
     assert_eq!(source.kind, SourceKind::ConfigMap);
@@ -115,7 +118,7 @@ async fn an_unreachable_cluster_is_named_in_plain_words() {
     .expect("a client is built without contacting the cluster");
     let error = mesh_egress::error::AppError::from(
         cluster
-            .overview()
+            .overview(None)
             .await
             .expect_err("nothing listens on port 1"),
     );

@@ -1,15 +1,43 @@
 //! Server functions: thin wrappers, a few lines each — cluster call, domain view, mapped error.
-//! Each has an explicit, stable endpoint under `/api/` for automation.
+//! Each has an explicit, stable endpoint under `/api/` for automation (docs/API.md).
 
-use crate::domain::Overview;
+use crate::domain::{Overview, PolicyState};
 use crate::error::AppError;
 use leptos::prelude::*;
 
-/// The mesh-wide policy and every namespace with its number of ServiceEntries.
+/// The mesh-wide policy and every namespace with its number of ServiceEntries and its
+/// effective policy. `control_plane` picks one of several IstioControlPlanes.
 #[server(prefix = "/api", endpoint = "overview")]
-pub async fn get_overview() -> Result<Overview, AppError> {
+pub async fn get_overview(control_plane: Option<String>) -> Result<Overview, AppError> {
     let cluster = ssr::cluster()?;
-    ssr::respond(cluster.overview().await)
+    ssr::respond(cluster.overview(control_plane.as_deref()).await)
+}
+
+/// The mesh-wide outbound traffic policy and where it lives.
+#[server(prefix = "/api", endpoint = "outbound_policy")]
+pub async fn outbound_policy(control_plane: Option<String>) -> Result<PolicyState, AppError> {
+    let cluster = ssr::cluster()?;
+    let report = ssr::respond(cluster.policy_report(control_plane.as_deref()).await)?;
+    Ok(PolicyState::from(&report))
+}
+
+/// Switches the mesh-wide policy (`mode` = REGISTRY_ONLY | ALLOW_ANY, or restricted |
+/// allowed) and answers with the state read back from the cluster.
+#[server(prefix = "/api", endpoint = "set_outbound_policy")]
+pub async fn set_outbound_policy(
+    mode: String,
+    control_plane: Option<String>,
+) -> Result<PolicyState, AppError> {
+    let mode = crate::domain::policy::parse_requested_mode(&mode).map_err(|reason| {
+        ssr::fail(AppError::Invalid {
+            field: "mode".to_string(),
+            reason,
+        })
+    })?;
+    let cluster = ssr::cluster()?;
+    let report = ssr::respond(cluster.set_policy(&mode, control_plane.as_deref()).await)?;
+    tracing::info!(mode = %mode, source = ?PolicyState::from(&report).source, "outbound traffic policy switched");
+    Ok(PolicyState::from(&report))
 }
 
 /// Server-side helpers shared by the server functions.

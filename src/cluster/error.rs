@@ -18,6 +18,12 @@ pub enum ClusterError {
         #[source]
         source: kube::Error,
     },
+    /// The write was not attempted, for the reason given.
+    #[error("{reason}")]
+    Refused {
+        /// Why, and what to do instead.
+        reason: String,
+    },
     /// An object in the cluster does not have the shape Istio gives it.
     #[error("{object}: {reason}")]
     Malformed {
@@ -57,6 +63,7 @@ impl From<ClusterError> for AppError {
     fn from(error: ClusterError) -> Self {
         match error {
             ClusterError::Config(detail) => AppError::NoCluster { detail },
+            ClusterError::Refused { reason } => AppError::Conflict { message: reason },
             ClusterError::Malformed { object, reason } => AppError::Invalid {
                 field: object,
                 reason,

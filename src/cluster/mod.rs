@@ -6,13 +6,15 @@ mod policy;
 
 pub use error::ClusterError;
 
-use crate::domain::{NamespaceSummary, Overview};
+use crate::domain::policy::setting_from_mesh_config;
+use crate::domain::sidecar::effective_policy;
+use crate::domain::{NamespaceSummary, Overview, SidecarPolicy};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Client, Config};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use tokio::sync::OnceCell;
 
@@ -119,23 +121,71 @@ impl Cluster {
         ))
     }
 
-    /// The first page: the mesh-wide policy and every namespace with its ServiceEntry count.
-    pub async fn overview(&self) -> Result<Overview, ClusterError> {
+    async fn sidecar_resource(&self) -> Result<ApiResource, ClusterError> {
+        let version = self.networking_version().await?;
+        Ok(ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(NETWORKING_GROUP, &version, "Sidecar"),
+            "sidecars",
+        ))
+    }
+
+    /// Every Sidecar's outbound policy, as the effective-policy rules need it.
+    async fn sidecar_policies(&self) -> Result<Vec<SidecarPolicy>, ClusterError> {
+        let resource = self.sidecar_resource().await?;
+        let sidecars = Api::<DynamicObject>::all_with(self.client.clone(), &resource)
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| self.err(e))?;
+        sidecars
+            .items
+            .into_iter()
+            .map(|sidecar| {
+                let namespace = sidecar.metadata.namespace.clone().unwrap_or_default();
+                let name = sidecar.metadata.name.clone().unwrap_or_default();
+                let spec = sidecar.data.get("spec").cloned().unwrap_or_default();
+                let setting =
+                    setting_from_mesh_config(&spec).map_err(|e| ClusterError::Malformed {
+                        object: format!("Sidecar {namespace}/{name}"),
+                        reason: e.to_string(),
+                    })?;
+                Ok(SidecarPolicy {
+                    has_workload_selector: spec
+                        .get("workloadSelector")
+                        .is_some_and(|w| !w.is_null()),
+                    namespace,
+                    name,
+                    setting,
+                })
+            })
+            .collect()
+    }
+
+    /// The first page: the mesh-wide policy and every namespace with its ServiceEntry count
+    /// and effective policy.
+    pub async fn overview(&self, control_plane: Option<&str>) -> Result<Overview, ClusterError> {
         let namespaces = Api::<Namespace>::all(self.client.clone())
             .list_metadata(&ListParams::default())
             .await
             .map_err(|e| self.err(e))?;
         let resource = self.service_entry_resource().await?;
         let entries = Api::<DynamicObject>::all_with(self.client.clone(), &resource)
-            .list_metadata(&ListParams::default())
+            .list(&ListParams::default())
             .await
             .map_err(|e| self.err(e))?;
         let mut per_namespace: BTreeMap<String, usize> = BTreeMap::new();
+        let mut hosts: BTreeSet<String> = BTreeSet::new();
         for entry in &entries.items {
             if let Some(ns) = &entry.metadata.namespace {
                 *per_namespace.entry(ns.clone()).or_default() += 1;
             }
+            let entry_hosts = entry.data.get("spec").and_then(|s| s.get("hosts"));
+            if let Some(list) = entry_hosts.and_then(|h| h.as_array()) {
+                hosts.extend(list.iter().filter_map(|h| h.as_str().map(str::to_string)));
+            }
         }
+        let policy = self.policy_report(control_plane).await?;
+        let mesh_setting = policy.setting();
+        let sidecars = self.sidecar_policies().await?;
         let mut summaries: Vec<NamespaceSummary> = namespaces
             .items
             .iter()
@@ -150,17 +200,23 @@ impl Cluster {
                     .unwrap_or(false);
                 Some(NamespaceSummary {
                     service_entries: per_namespace.get(&name).copied().unwrap_or(0),
+                    effective: effective_policy(
+                        &name,
+                        &self.istio_namespace,
+                        &mesh_setting,
+                        &sidecars,
+                    ),
                     name,
                     injection,
                 })
             })
             .collect();
         summaries.sort_by(|a, b| a.name.cmp(&b.name));
-        let policy = self.policy_report().await?;
         Ok(Overview {
             cluster: self.server.clone(),
             policy,
             namespaces: summaries,
+            registered_hosts: hosts.len(),
         })
     }
 }

@@ -1,11 +1,20 @@
-//! Where the mesh-wide policy lives, and what it says.
+//! Where the mesh-wide policy lives, what it says, and how it is switched without touching
+//! anything else.
 
 use super::{Cluster, ClusterError};
-use crate::domain::policy::{setting_from_mesh_config, setting_from_mesh_yaml};
-use crate::domain::{PolicyReport, PolicySource, SourceKind};
+use crate::domain::policy::{
+    set_mode_in_mesh_yaml, setting_from_mesh_config, setting_from_mesh_yaml,
+};
+use crate::domain::{OutboundPolicyMode, PolicyReport, PolicySource, SourceKind};
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, Patch, PatchParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use std::time::Duration;
+
+/// How often a write that lost a race (409 Conflict) is re-read and retried.
+const MAX_WRITE_ATTEMPTS: u32 = 10;
+/// The field manager named on every write.
+pub const FIELD_MANAGER: &str = "mesh-egress";
 
 /// Service Mesh Manager's control plane resource.
 fn istio_control_plane_resource() -> ApiResource {
@@ -24,6 +33,33 @@ fn absent_if_not_found<T>(result: Result<T, kube::Error>) -> Result<Option<T>, k
     }
 }
 
+/// The object the policy was read from, kept for writing it back.
+enum Located {
+    ConfigMap(Box<ConfigMap>),
+    ControlPlane(Box<DynamicObject>),
+}
+
+/// Which installer renders a ConfigMap (and so reverts direct edits), from its owner
+/// references and labels.
+fn config_map_manager(config_map: &ConfigMap) -> Option<String> {
+    if let Some(owner) = config_map
+        .metadata
+        .owner_references
+        .as_ref()
+        .and_then(|owners| owners.first())
+    {
+        return Some(format!("{} {}", owner.kind, owner.name));
+    }
+    let labels = config_map.metadata.labels.as_ref()?;
+    if let Some(owner) = labels.get("install.operator.istio.io/owning-resource") {
+        return Some(format!("IstioOperator {owner}"));
+    }
+    if labels.get("operator.istio.io/managed").map(String::as_str) == Some("Reconcile") {
+        return Some("the Istio operator".to_string());
+    }
+    None
+}
+
 impl Cluster {
     /// The name of the mesh ConfigMap for the configured revision.
     fn mesh_config_map_name(&self) -> String {
@@ -35,66 +71,103 @@ impl Cluster {
         }
     }
 
-    /// Finds the source of truth for the mesh-wide policy and reads it. An IstioControlPlane
-    /// wins over the ConfigMap: Service Mesh Manager renders the ConfigMap from it and
-    /// reverts direct edits. Of several control planes, the first by name. Both are looked
-    /// for in the Istio namespace (`--istio-namespace`).
-    pub async fn policy_report(&self) -> Result<PolicyReport, ClusterError> {
-        let icp_api = Api::<DynamicObject>::namespaced_with(
+    /// Finds the source of truth and reads it. An IstioControlPlane wins over the ConfigMap:
+    /// Service Mesh Manager renders the ConfigMap from it and reverts direct edits. Both are
+    /// looked for in the Istio namespace. Of several control planes the first by name is the
+    /// default; `choice` (a control plane's name) picks another.
+    async fn locate(
+        &self,
+        choice: Option<&str>,
+    ) -> Result<(PolicyReport, Option<Located>), ClusterError> {
+        let planes_api = Api::<DynamicObject>::namespaced_with(
             self.client.clone(),
             &self.istio_namespace,
             &istio_control_plane_resource(),
         );
-        let planes = absent_if_not_found(icp_api.list(&ListParams::default()).await)
-            .map_err(|e| self.err(e))?;
-        if let Some(planes) = planes {
-            let mut planes = planes.items;
-            planes.sort_by(|a, b| {
-                (&a.metadata.namespace, &a.metadata.name)
-                    .cmp(&(&b.metadata.namespace, &b.metadata.name))
-            });
-            if let Some(plane) = planes.first() {
-                let namespace = plane.metadata.namespace.clone().unwrap_or_default();
-                let name = plane.metadata.name.clone().unwrap_or_default();
-                let mesh_config = plane
-                    .data
-                    .get("spec")
-                    .and_then(|spec| spec.get("meshConfig"))
-                    .cloned()
-                    .unwrap_or(serde_json::Value::Null);
-                let setting = setting_from_mesh_config(&mesh_config).map_err(|e| {
-                    ClusterError::Malformed {
-                        object: format!("IstioControlPlane {namespace}/{name} spec.meshConfig"),
-                        reason: e.to_string(),
-                    }
+        let planes = absent_if_not_found(planes_api.list(&ListParams::default()).await)
+            .map_err(|e| self.err(e))?
+            .map(|list| list.items)
+            .unwrap_or_default();
+        let mut planes: Vec<DynamicObject> = planes;
+        planes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+        if !planes.is_empty() {
+            let source_of = |plane: &DynamicObject| PolicySource {
+                kind: SourceKind::IstioControlPlane,
+                namespace: self.istio_namespace.clone(),
+                name: plane.metadata.name.clone().unwrap_or_default(),
+            };
+            let chosen = match choice.filter(|c| !c.is_empty()) {
+                Some(name) => planes
+                    .iter()
+                    .position(|p| p.metadata.name.as_deref() == Some(name))
+                    .ok_or_else(|| ClusterError::Refused {
+                        reason: format!(
+                            "there is no IstioControlPlane {}/{name}; there are: {}",
+                            self.istio_namespace,
+                            planes
+                                .iter()
+                                .filter_map(|p| p.metadata.name.clone())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    })?,
+                None => 0,
+            };
+            let plane = planes.swap_remove(chosen);
+            let source = source_of(&plane);
+            let mesh_config = plane
+                .data
+                .get("spec")
+                .and_then(|spec| spec.get("meshConfig"))
+                .cloned()
+                .unwrap_or(serde_json::Value::Null);
+            let setting =
+                setting_from_mesh_config(&mesh_config).map_err(|e| ClusterError::Malformed {
+                    object: format!("{source} spec.meshConfig"),
+                    reason: e.to_string(),
                 })?;
-                return Ok(PolicyReport::Found {
-                    source: PolicySource {
-                        kind: SourceKind::IstioControlPlane,
-                        namespace,
-                        name,
-                    },
+            let mut alternatives: Vec<PolicySource> = planes.iter().map(source_of).collect();
+            alternatives.sort_by(|a, b| a.name.cmp(&b.name));
+            return Ok((
+                PolicyReport::Found {
+                    source,
                     setting,
-                });
-            }
+                    alternatives,
+                    managed_by: None,
+                },
+                Some(Located::ControlPlane(Box::new(plane))),
+            ));
         }
 
         let name = self.mesh_config_map_name();
         let config_maps = Api::<ConfigMap>::namespaced(self.client.clone(), &self.istio_namespace);
         let config_map = config_maps.get_opt(&name).await.map_err(|e| self.err(e))?;
         let Some(config_map) = config_map else {
-            return Ok(PolicyReport::NoSource {
-                looked_for: vec![
-                    format!(
-                        "IstioControlPlane resources (servicemesh.cisco.com/v1alpha1) in namespace {}",
-                        self.istio_namespace
-                    ),
-                    format!(
-                        "the mesh ConfigMap {}/{name}, key \"mesh\"",
-                        self.istio_namespace
-                    ),
-                ],
-            });
+            return Ok((
+                PolicyReport::NoSource {
+                    looked_for: vec![
+                        format!(
+                            "IstioControlPlane resources (servicemesh.cisco.com/v1alpha1) in namespace {}",
+                            self.istio_namespace
+                        ),
+                        format!(
+                            "the mesh ConfigMap {}/{name}, key \"mesh\"{}",
+                            self.istio_namespace,
+                            if self.revision.is_some() {
+                                ""
+                            } else {
+                                " (use --revision for a revisioned istio-<revision>)"
+                            }
+                        ),
+                    ],
+                },
+                None,
+            ));
+        };
+        let source = PolicySource {
+            kind: SourceKind::ConfigMap,
+            namespace: self.istio_namespace.clone(),
+            name,
         };
         let document = config_map
             .data
@@ -103,16 +176,130 @@ impl Cluster {
             .map(String::as_str)
             .unwrap_or("");
         let setting = setting_from_mesh_yaml(document).map_err(|e| ClusterError::Malformed {
-            object: format!("ConfigMap {}/{name} key mesh", self.istio_namespace),
+            object: format!("{source} key mesh"),
             reason: e.to_string(),
         })?;
-        Ok(PolicyReport::Found {
-            source: PolicySource {
-                kind: SourceKind::ConfigMap,
-                namespace: self.istio_namespace.clone(),
-                name,
+        Ok((
+            PolicyReport::Found {
+                source,
+                setting,
+                alternatives: vec![],
+                managed_by: config_map_manager(&config_map),
             },
-            setting,
-        })
+            Some(Located::ConfigMap(Box::new(config_map))),
+        ))
     }
+
+    /// The mesh-wide policy as the cluster holds it now.
+    pub async fn policy_report(&self, choice: Option<&str>) -> Result<PolicyReport, ClusterError> {
+        Ok(self.locate(choice).await?.0)
+    }
+
+    /// Switches the mesh-wide policy and returns it as read back from the cluster. Only
+    /// `outboundTrafficPolicy.mode` changes. A control plane gets a JSON merge patch of that
+    /// one field; the ConfigMap's `mesh` document is rewritten with the resourceVersion it was
+    /// read at, and re-read and retried when another writer came first.
+    pub async fn set_policy(
+        &self,
+        mode: &OutboundPolicyMode,
+        choice: Option<&str>,
+    ) -> Result<PolicyReport, ClusterError> {
+        for attempt in 1..=MAX_WRITE_ATTEMPTS {
+            let (report, located) = self.locate(choice).await?;
+            let (
+                PolicyReport::Found {
+                    source, managed_by, ..
+                },
+                Some(located),
+            ) = (&report, located)
+            else {
+                let looked_for = match &report {
+                    PolicyReport::NoSource { looked_for } => looked_for.join("; "),
+                    PolicyReport::Found { .. } => String::new(),
+                };
+                return Err(ClusterError::Refused {
+                    reason: format!(
+                        "there is no mesh config to write the policy to (looked for: {looked_for})"
+                    ),
+                });
+            };
+            match located {
+                Located::ControlPlane(plane) => {
+                    let api = Api::<DynamicObject>::namespaced_with(
+                        self.client.clone(),
+                        &source.namespace,
+                        &istio_control_plane_resource(),
+                    );
+                    let patch = serde_json::json!({
+                        "spec": {"meshConfig": {"outboundTrafficPolicy": {"mode": mode.as_istio()}}}
+                    });
+                    let name = plane.metadata.name.clone().unwrap_or_default();
+                    api.patch(
+                        &name,
+                        &PatchParams {
+                            field_manager: Some(FIELD_MANAGER.to_string()),
+                            ..Default::default()
+                        },
+                        &Patch::Merge(&patch),
+                    )
+                    .await
+                    .map_err(|e| self.err(e))?;
+                    break;
+                }
+                Located::ConfigMap(mut config_map) => {
+                    if let Some(manager) = managed_by {
+                        return Err(ClusterError::Refused {
+                            reason: format!(
+                                "{source} is rendered by {manager}, which reverts direct edits: \
+                                 set meshConfig.outboundTrafficPolicy.mode there instead"
+                            ),
+                        });
+                    }
+                    let data = config_map.data.get_or_insert_with(Default::default);
+                    let document = data.get("mesh").map(String::as_str).unwrap_or("");
+                    let updated = set_mode_in_mesh_yaml(document, mode).map_err(|e| {
+                        ClusterError::Malformed {
+                            object: format!("{source} key mesh"),
+                            reason: e.to_string(),
+                        }
+                    })?;
+                    data.insert("mesh".to_string(), updated);
+                    let api = Api::<ConfigMap>::namespaced(self.client.clone(), &source.namespace);
+                    // The object carries the resourceVersion it was read at: a concurrent
+                    // writer makes this a 409, never a lost update.
+                    let result = api
+                        .replace(
+                            &source.name,
+                            &PostParams {
+                                field_manager: Some(FIELD_MANAGER.to_string()),
+                                ..Default::default()
+                            },
+                            &config_map,
+                        )
+                        .await;
+                    match result {
+                        Ok(_) => break,
+                        Err(kube::Error::Api(status))
+                            if status.code == 409 && attempt < MAX_WRITE_ATTEMPTS =>
+                        {
+                            tracing::debug!(attempt, "mesh ConfigMap changed underneath; retrying");
+                            let jitter = u64::from(rand_jitter(attempt));
+                            tokio::time::sleep(Duration::from_millis(jitter)).await;
+                        }
+                        Err(e) => return Err(self.err(e)),
+                    }
+                }
+            }
+        }
+        self.policy_report(choice).await
+    }
+}
+
+/// A small, varying pause between retries so racing writers fall out of step.
+fn rand_jitter(attempt: u32) -> u32 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    5 * attempt + nanos % 20
 }

@@ -3,6 +3,10 @@
 
 pub mod overview;
 pub mod policy;
+pub mod sidecar;
 
 pub use overview::{NamespaceSummary, Overview};
-pub use policy::{OutboundPolicyMode, PolicyReport, PolicySetting, PolicySource, SourceKind};
+pub use policy::{
+    OutboundPolicyMode, PolicyReport, PolicySetting, PolicySource, PolicyState, SourceKind,
+};
+pub use sidecar::{EffectivePolicy, PolicyOrigin, SidecarPolicy};

@@ -2,6 +2,7 @@
 //! external services.
 
 use super::policy::PolicyReport;
+use super::sidecar::EffectivePolicy;
 use serde::{Deserialize, Serialize};
 
 /// One namespace as the overview lists it.
@@ -14,6 +15,8 @@ pub struct NamespaceSummary {
     /// Whether sidecar injection is enabled by label (`istio-injection=enabled` or an
     /// `istio.io/rev` label).
     pub injection: bool,
+    /// The outbound policy its pods really get, and why.
+    pub effective: EffectivePolicy,
 }
 
 /// The first page's data.
@@ -25,6 +28,9 @@ pub struct Overview {
     pub policy: PolicyReport,
     /// Every namespace, sorted by name.
     pub namespaces: Vec<NamespaceSummary>,
+    /// Distinct hosts registered by all ServiceEntries: what pods still reach under
+    /// REGISTRY_ONLY.
+    pub registered_hosts: usize,
 }
 
 impl Overview {
@@ -59,6 +65,12 @@ mod tests {
             name: name.into(),
             service_entries,
             injection: false,
+            effective: crate::domain::sidecar::effective_policy(
+                name,
+                "istio-system",
+                &crate::domain::PolicySetting::NotSet,
+                &[],
+            ),
         }
     }
 
@@ -80,6 +92,7 @@ mod tests {
             cluster: "https://127.0.0.1:6443".into(),
             policy: PolicyReport::NoSource { looked_for: vec![] },
             namespaces: vec![ns("a", 2), ns("b", 0), ns("c", 3)],
+            registered_hosts: 7,
         };
         assert_eq!(overview.registered_totals(), (5, 2));
     }

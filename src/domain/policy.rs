@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// A value of Istio's `outboundTrafficPolicy.mode`.
+/// A value of Istio's `outboundTrafficPolicy.mode`. Serialised with Istio's spelling.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", from = "String")]
 pub enum OutboundPolicyMode {
     /// `ALLOW_ANY`: pods may call any external host (Istio's default).
     AllowAny,
@@ -41,6 +42,18 @@ impl OutboundPolicyMode {
     /// Whether pods may leave the mesh to hosts that no ServiceEntry registers.
     pub fn allows_unregistered_hosts(&self) -> bool {
         !matches!(self, Self::RegistryOnly)
+    }
+}
+
+impl From<OutboundPolicyMode> for String {
+    fn from(mode: OutboundPolicyMode) -> Self {
+        mode.as_istio().to_string()
+    }
+}
+
+impl From<String> for OutboundPolicyMode {
+    fn from(value: String) -> Self {
+        Self::from_istio(&value)
     }
 }
 
@@ -156,6 +169,54 @@ pub fn setting_from_mesh_config(
     }
 }
 
+/// Writes `mode` into a mesh config document, keeping every other key and its order. Only
+/// `outboundTrafficPolicy.mode` changes; other fields of `outboundTrafficPolicy` stay too.
+pub fn set_mode_in_mesh_yaml(
+    document: &str,
+    mode: &OutboundPolicyMode,
+) -> Result<String, MeshConfigError> {
+    let mut root: serde_yaml::Value = if document.trim().is_empty() {
+        serde_yaml::Value::Mapping(Default::default())
+    } else {
+        serde_yaml::from_str(document).map_err(|e| MeshConfigError::NotYaml(e.to_string()))?
+    };
+    if root.is_null() {
+        root = serde_yaml::Value::Mapping(Default::default());
+    }
+    let Some(map) = root.as_mapping_mut() else {
+        return Err(MeshConfigError::WrongShape {
+            field: "meshConfig".into(),
+            expected: "a mapping".into(),
+        });
+    };
+    let policy = map
+        .entry("outboundTrafficPolicy".into())
+        .or_insert_with(|| serde_yaml::Value::Mapping(Default::default()));
+    if policy.is_null() {
+        *policy = serde_yaml::Value::Mapping(Default::default());
+    }
+    let Some(policy) = policy.as_mapping_mut() else {
+        return Err(MeshConfigError::WrongShape {
+            field: "outboundTrafficPolicy".into(),
+            expected: "a mapping".into(),
+        });
+    };
+    policy.insert("mode".into(), mode.as_istio().into());
+    serde_yaml::to_string(&root).map_err(|e| MeshConfigError::NotYaml(e.to_string()))
+}
+
+/// What the user asks for when switching: restricted (REGISTRY_ONLY) or allowed (ALLOW_ANY).
+/// Accepts the command line's words and Istio's spellings.
+pub fn parse_requested_mode(value: &str) -> Result<OutboundPolicyMode, String> {
+    match value.trim() {
+        "restricted" | "REGISTRY_ONLY" => Ok(OutboundPolicyMode::RegistryOnly),
+        "allowed" | "ALLOW_ANY" => Ok(OutboundPolicyMode::AllowAny),
+        other => Err(format!(
+            "'{other}' is not a policy: use restricted (REGISTRY_ONLY) or allowed (ALLOW_ANY)"
+        )),
+    }
+}
+
 /// The kind of resource the mesh-wide policy lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceKind {
@@ -200,12 +261,64 @@ pub enum PolicyReport {
         source: PolicySource,
         /// What it says.
         setting: PolicySetting,
+        /// Other resources that could hold it (several control planes), for the user to pick.
+        alternatives: Vec<PolicySource>,
+        /// When the ConfigMap is rendered by an installer that reverts direct edits: which.
+        managed_by: Option<String>,
     },
     /// Nothing that holds a mesh config was found.
     NoSource {
         /// What was looked for, and where, in words.
         looked_for: Vec<String>,
     },
+}
+
+/// The policy as the automation API and the pages report it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyState {
+    /// The mode Istio applies: `ALLOW_ANY`, `REGISTRY_ONLY`, or another value as written.
+    pub mode: OutboundPolicyMode,
+    /// Whether the mode is written in the mesh config (false: Istio's default applies).
+    pub set: bool,
+    /// The setting in words.
+    pub description: String,
+    /// Where it lives, when a source was found.
+    pub source: Option<PolicySource>,
+    /// Other resources that could hold it.
+    pub alternatives: Vec<PolicySource>,
+    /// The installer that renders the ConfigMap, if any.
+    pub managed_by: Option<String>,
+    /// When no source was found: what was looked for.
+    pub looked_for: Vec<String>,
+}
+
+impl From<&PolicyReport> for PolicyState {
+    fn from(report: &PolicyReport) -> Self {
+        let setting = report.setting();
+        let (source, alternatives, managed_by, looked_for) = match report {
+            PolicyReport::Found {
+                source,
+                alternatives,
+                managed_by,
+                ..
+            } => (
+                Some(source.clone()),
+                alternatives.clone(),
+                managed_by.clone(),
+                vec![],
+            ),
+            PolicyReport::NoSource { looked_for } => (None, vec![], None, looked_for.clone()),
+        };
+        Self {
+            mode: setting.effective_mode(),
+            set: setting != PolicySetting::NotSet,
+            description: setting.describe(),
+            source,
+            alternatives,
+            managed_by,
+            looked_for,
+        }
+    }
 }
 
 impl PolicyReport {
@@ -285,6 +398,55 @@ trustDomain: cluster.local
         let setting = setting_from_mesh_yaml("outboundTrafficPolicy:\n  mode: SOMETHING_NEW\n")
             .expect("parses");
         assert_eq!(setting.describe(), "SOMETHING_NEW");
+    }
+
+    #[test]
+    fn setting_the_mode_changes_nothing_else() {
+        let updated =
+            set_mode_in_mesh_yaml(HELM_MESH, &OutboundPolicyMode::RegistryOnly).expect("sets");
+        assert_eq!(
+            setting_from_mesh_yaml(&updated).expect("parses"),
+            PolicySetting::Explicit(OutboundPolicyMode::RegistryOnly)
+        );
+        let before: serde_json::Value = serde_yaml::from_str(HELM_MESH).expect("yaml");
+        let mut after: serde_json::Value = serde_yaml::from_str(&updated).expect("yaml");
+        after
+            .as_object_mut()
+            .expect("map")
+            .remove("outboundTrafficPolicy");
+        assert_eq!(before, after, "every other key keeps its value");
+
+        let back = set_mode_in_mesh_yaml(&updated, &OutboundPolicyMode::AllowAny).expect("sets");
+        assert_eq!(
+            setting_from_mesh_yaml(&back).expect("parses").cli_line(),
+            "mesh wide outbound traffic policy is set to 'ALLOW_ANY'"
+        );
+        // Other fields of the policy object survive too.
+        let with_proxy = "outboundTrafficPolicy:\n  egressProxy:\n    host: egress.example\n";
+        let set =
+            set_mode_in_mesh_yaml(with_proxy, &OutboundPolicyMode::RegistryOnly).expect("sets");
+        assert!(set.contains("egressProxy"), "{set}");
+        assert!(set_mode_in_mesh_yaml("", &OutboundPolicyMode::AllowAny)
+            .expect("sets")
+            .contains("ALLOW_ANY"));
+        assert!(set_mode_in_mesh_yaml("- a\n", &OutboundPolicyMode::AllowAny).is_err());
+    }
+
+    #[test]
+    fn requested_modes_accept_cli_words_and_istio_names() {
+        assert_eq!(
+            parse_requested_mode("restricted"),
+            Ok(OutboundPolicyMode::RegistryOnly)
+        );
+        assert_eq!(
+            parse_requested_mode("ALLOW_ANY"),
+            Ok(OutboundPolicyMode::AllowAny)
+        );
+        let err = parse_requested_mode("open").expect_err("rejects");
+        assert!(
+            err.contains("'open'") && err.contains("restricted"),
+            "{err}"
+        );
     }
 
     #[test]

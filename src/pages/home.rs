@@ -1,14 +1,21 @@
+use crate::api::{get_overview, SetOutboundPolicy};
 use crate::components::ErrorNotice;
 use crate::domain::overview::filter_namespaces;
-use crate::domain::{Overview, PolicyReport};
+use crate::domain::{OutboundPolicyMode, Overview, PolicyReport, SourceKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 /// `/`: the mesh-wide outbound traffic policy and every namespace with its external services.
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let overview = Resource::new(|| (), |_| crate::api::get_overview());
     let query = use_query_map();
+    let control_plane = move || query.with(|q| q.get("cp"));
+    let set_policy = ServerAction::<SetOutboundPolicy>::new();
+    // Re-read from the cluster after every switch: the page shows what the cluster holds.
+    let overview = Resource::new(
+        move || (set_policy.version().get(), control_plane()),
+        |(_, control_plane)| get_overview(control_plane),
+    );
     // The filter starts from `?q=` so the form works before (or without) WASM.
     let filter = RwSignal::new(query.get_untracked().get("q").unwrap_or_default());
     view! {
@@ -18,7 +25,9 @@ pub fn HomePage() -> impl IntoView {
                 overview
                     .get()
                     .map(|result| match result {
-                        Ok(overview) => view! { <OverviewView overview filter /> }.into_any(),
+                        Ok(overview) => {
+                            view! { <OverviewView overview filter set_policy /> }.into_any()
+                        }
                         Err(error) => view! { <ErrorNotice error /> }.into_any(),
                     })
             }}
@@ -27,7 +36,11 @@ pub fn HomePage() -> impl IntoView {
 }
 
 #[component]
-fn OverviewView(overview: Overview, filter: RwSignal<String>) -> impl IntoView {
+fn OverviewView(
+    overview: Overview,
+    filter: RwSignal<String>,
+    set_policy: ServerAction<SetOutboundPolicy>,
+) -> impl IntoView {
     let (entries, namespaces_with_entries) = overview.registered_totals();
     let namespaces = StoredValue::new(overview.namespaces.clone());
     let visible = move || {
@@ -39,7 +52,13 @@ fn OverviewView(overview: Overview, filter: RwSignal<String>) -> impl IntoView {
         })
     };
     view! {
-        <PolicyCard policy=overview.policy.clone() cluster=overview.cluster.clone() />
+        <PolicyCard
+            policy=overview.policy.clone()
+            cluster=overview.cluster.clone()
+            registered_hosts=overview.registered_hosts
+            namespaces_with_entries
+            set_policy
+        />
         <section class="card">
             <h2>"Namespaces"</h2>
             <p class="muted" data-testid="totals">
@@ -65,6 +84,7 @@ fn OverviewView(overview: Overview, filter: RwSignal<String>) -> impl IntoView {
                         <th>"Namespace"</th>
                         <th class="num">"External services"</th>
                         <th>"Sidecar injection"</th>
+                        <th>"Effective outbound policy"</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -73,6 +93,13 @@ fn OverviewView(overview: Overview, filter: RwSignal<String>) -> impl IntoView {
                             <td>{ns.name.clone()}</td>
                             <td class="num">{ns.service_entries}</td>
                             <td>{if ns.injection { "enabled" } else { "—" }}</td>
+                            <td data-testid=format!("ns-effective-{}", ns.name)>
+                                <span class=mode_class(&ns.effective.mode)>
+                                    {ns.effective.mode.to_string()}
+                                </span>
+                                " "
+                                <span class="muted small">{ns.effective.reason()}</span>
+                            </td>
                         </tr>
                     </For>
                 </tbody>
@@ -84,15 +111,49 @@ fn OverviewView(overview: Overview, filter: RwSignal<String>) -> impl IntoView {
     }
 }
 
+fn mode_class(mode: &OutboundPolicyMode) -> &'static str {
+    if mode.allows_unregistered_hosts() {
+        "badge allowed"
+    } else {
+        "badge restricted"
+    }
+}
+
 #[component]
-fn PolicyCard(policy: PolicyReport, cluster: String) -> impl IntoView {
+fn PolicyCard(
+    policy: PolicyReport,
+    cluster: String,
+    registered_hosts: usize,
+    namespaces_with_entries: usize,
+    set_policy: ServerAction<SetOutboundPolicy>,
+) -> impl IntoView {
     let setting = policy.setting();
-    let restricted = !setting.effective_mode().allows_unregistered_hosts();
+    let mode = setting.effective_mode();
+    let restricted = !mode.allows_unregistered_hosts();
     let source = match &policy {
-        PolicyReport::Found { source, .. } => view! {
+        PolicyReport::Found {
+            source,
+            alternatives,
+            managed_by,
+            ..
+        } => view! {
             <p class="muted" data-testid="policy-source">
                 "Source: " {source.to_string()}
+                {(source.kind == SourceKind::ConfigMap).then_some(", key mesh")}
             </p>
+            {managed_by.clone().map(|manager| view! {
+                <p class="notice warn" data-testid="policy-managed">
+                    {format!("This ConfigMap is rendered by {manager}, which reverts direct edits: change the policy there.")}
+                </p>
+            })}
+            {(!alternatives.is_empty()).then(|| view! {
+                <p class="muted small" data-testid="policy-alternatives">
+                    "Other control planes: "
+                    {alternatives.iter().map(|a| view! {
+                        <a href=format!("/?cp={}", a.name)>{a.name.clone()}</a>" "
+                    }).collect_view()}
+                </p>
+            })}
         }
         .into_any(),
         PolicyReport::NoSource { looked_for } => view! {
@@ -103,14 +164,42 @@ fn PolicyCard(policy: PolicyReport, cluster: String) -> impl IntoView {
         }
         .into_any(),
     };
+    let control_plane = match &policy {
+        PolicyReport::Found { source, .. } if source.kind == SourceKind::IstioControlPlane => {
+            Some(source.name.clone())
+        }
+        _ => None,
+    };
+    let can_switch = matches!(
+        policy,
+        PolicyReport::Found {
+            managed_by: None,
+            ..
+        }
+    );
+    let (target, button, impact) = if restricted {
+        (
+            "ALLOW_ANY",
+            "Allow any external host (ALLOW_ANY)",
+            "Pods will be able to call any external host, registered or not.".to_string(),
+        )
+    } else {
+        (
+            "REGISTRY_ONLY",
+            "Restrict to registered hosts (REGISTRY_ONLY)",
+            format!(
+                "Pods will reach only the {registered_hosts} hosts registered as ServiceEntries \
+                 in {namespaces_with_entries} namespaces; every other external host is blocked."
+            ),
+        )
+    };
+    let pending = set_policy.pending();
+    let failure = move || set_policy.value().get().and_then(Result::err);
     view! {
         <section class="card policy">
             <h2>"Mesh-wide outbound traffic policy"</h2>
             <p class="policy-mode">
-                <span
-                    class=if restricted { "badge restricted" } else { "badge allowed" }
-                    data-testid="policy-mode"
-                >
+                <span class=mode_class(&mode) data-testid="policy-mode">
                     {setting.describe()}
                 </span>
             </p>
@@ -122,7 +211,25 @@ fn PolicyCard(policy: PolicyReport, cluster: String) -> impl IntoView {
                 }}
             </p>
             {source}
-            <p class="muted small">"Cluster: " {cluster}</p>
+            {can_switch.then(|| view! {
+                <ActionForm action=set_policy attr:class="switch" attr:data-testid="policy-switch-form">
+                    <input type="hidden" name="mode" value=target />
+                    {control_plane.clone().map(|cp| view! {
+                        <input type="hidden" name="control_plane" value=cp />
+                    })}
+                    <p class="impact" data-testid="policy-impact">{impact.clone()}</p>
+                    <label class="confirm">
+                        // No name: the confirmation is checked by the browser, never sent.
+                        <input type="checkbox" required data-testid="policy-confirm" />
+                        " I understand"
+                    </label>
+                    <button type="submit" data-testid="policy-switch" disabled=move || pending.get()>
+                        {move || if pending.get() { "Switching…" } else { button }}
+                    </button>
+                </ActionForm>
+            })}
+            {move || failure().map(|error| view! { <ErrorNotice error /> })}
+            <p class="muted small">"Cluster: " {cluster.clone()}</p>
         </section>
     }
 }
