@@ -74,7 +74,7 @@ demo: build
 
 ## test: everything, bringing up (and down) the control plane it needs.
 test: setup lint unit build
-	@testenv/with-testenv.sh $(MAKE) --no-print-directory integration e2e
+	@testenv/with-testenv.sh $(MAKE) --no-print-directory e2e integration
 
 lint:
 	cargo fmt --all -- --check

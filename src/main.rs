@@ -10,7 +10,7 @@ async fn main() -> std::process::ExitCode {
     // The one-line commands keep stderr for their own message.
     let default_level = match cli.command {
         None | Some(Command::Serve(_)) => "info",
-        Some(_) => "error",
+        Some(_) => "off",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
