@@ -4,6 +4,7 @@
 pub mod overview;
 pub mod policy;
 pub mod sidecar;
+pub mod validation;
 
 pub use overview::{NamespaceSummary, Overview};
 pub use policy::{

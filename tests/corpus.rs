@@ -1,0 +1,105 @@
+//! mesh-egress's rules against Istio's own verdicts (tests/fixtures/corpus). No cluster needed.
+
+use mesh_egress::domain::validation::{
+    is_valid, validate_service_entry, validate_sidecar, Finding, Severity,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+fn records(file: &str) -> Vec<Value> {
+    let path = format!(
+        "{}/tests/fixtures/corpus/{file}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let text = std::fs::read_to_string(&path).expect("corpus file");
+    serde_json::from_str(&text).expect("corpus JSON")
+}
+
+fn labels(record: &Value) -> BTreeMap<String, String> {
+    record
+        .get("metadataLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// istiod's own warnings (mesh-egress's lint findings carry a code and are not istiod's).
+fn istiod_warnings(findings: &[Finding]) -> Vec<&Finding> {
+    findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning && f.code.is_none())
+        .collect()
+}
+
+fn check(records: &[Value], judge: impl Fn(&Value) -> Vec<Finding>, compare_warnings: bool) {
+    let mut disagreements = Vec::new();
+    for record in records {
+        let name = record["name"].as_str().unwrap_or("?");
+        let findings = judge(record);
+        let valid = record["valid"].as_bool().expect("valid flag");
+        if is_valid(&findings) != valid {
+            disagreements.push(format!(
+                "{name}: Istio says valid={valid}, we found {findings:?}"
+            ));
+            continue;
+        }
+        if compare_warnings {
+            let warning = record["warning"].as_bool().unwrap_or(false);
+            if valid && istiod_warnings(&findings).is_empty() == warning {
+                disagreements.push(format!(
+                    "{name}: Istio says warning={warning}, we found {findings:?}"
+                ));
+            }
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
+
+#[test]
+fn service_entries_are_judged_as_istiod_judges_them() {
+    let records = records("serviceentry-istiod-validation.json");
+    assert_eq!(records.len(), 40);
+    check(
+        &records,
+        |r| validate_service_entry("default", &labels(r), r.get("spec")),
+        true,
+    );
+}
+
+#[test]
+fn sidecars_are_judged_as_istiod_judges_them() {
+    let records = records("sidecar-istiod-validation.json");
+    assert_eq!(records.len(), 47);
+    check(&records, |r| validate_sidecar("test", r.get("spec")), true);
+}
+
+#[test]
+fn service_entries_are_judged_as_the_crd_judges_them() {
+    let records = records("serviceentry-crd-validation.json");
+    assert_eq!(records.len(), 17);
+    check(
+        &records,
+        |r| {
+            let mut spec = r.get("spec").cloned();
+            // NB: restore the IPv6 scalar that the corpus conversion read as a mapping.
+            if let Some(Value::Array(addresses)) =
+                spec.as_mut().and_then(|s| s.get_mut("addresses"))
+            {
+                for address in addresses.iter_mut() {
+                    if let Value::Object(map) = address {
+                        if map.len() == 1 && map.values().all(Value::is_null) {
+                            let key = map.keys().next().cloned().unwrap_or_default();
+                            *address = Value::String(format!("{key}:"));
+                        }
+                    }
+                }
+            }
+            validate_service_entry("default", &labels(r), spec.as_ref())
+        },
+        false,
+    );
+}
