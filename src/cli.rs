@@ -58,6 +58,9 @@ pub enum Command {
     /// Show the mesh-wide outbound traffic policy, or switch it: restricted (REGISTRY_ONLY)
     /// or allowed (ALLOW_ANY).
     OutboundTrafficPolicy(PolicyArgs),
+    /// Judge ServiceEntries and Sidecars as istiod would, without a cluster: one line per
+    /// object; exit status 1 if any is invalid.
+    Validate(ValidateArgs),
     /// The same commands under `istio`, as Service Mesh Manager's CLI spells them.
     Istio {
         /// The Istio command.
@@ -81,6 +84,53 @@ pub struct PolicyArgs {
     /// Which IstioControlPlane to use when there are several (default: the first by name).
     #[arg(long)]
     pub control_plane: Option<String>,
+}
+
+/// Options of `validate`.
+#[derive(Debug, Clone, Args)]
+pub struct ValidateArgs {
+    /// A manifest (multi-document YAML or JSON); `-` reads standard input. Repeatable.
+    #[arg(short = 'f', long = "filename", required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// Runs `validate`: one line per object; 1 if any object is invalid, 2 if a file is unreadable.
+pub fn validate(args: &ValidateArgs) -> ExitCode {
+    use crate::domain::manifest::{judge_object, parse_manifest};
+    use std::io::Read;
+    let mut invalid = false;
+    for file in &args.files {
+        let text = if file.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map(|_| text)
+        } else {
+            std::fs::read_to_string(file)
+        };
+        let text = match text {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("mesh-egress: cannot read {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        };
+        let objects = match parse_manifest(&text) {
+            Ok(objects) => objects,
+            Err(e) => {
+                eprintln!("mesh-egress: {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        };
+        for object in &objects {
+            let judged = judge_object(object);
+            invalid |= judged.is_invalid();
+            println!("{}", judged.line());
+        }
+    }
+    if invalid {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 /// Runs `outbound-traffic-policy`: prints exactly one line and returns the exit status.

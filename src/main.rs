@@ -22,6 +22,7 @@ async fn main() -> std::process::ExitCode {
     let result = match cli.command {
         None => serve(&cli.cluster, ServeArgs::default()).await,
         Some(Command::Serve(args)) => serve(&cli.cluster, args).await,
+        Some(Command::Validate(args)) => Ok(mesh_egress::cli::validate(&args)),
         Some(Command::OutboundTrafficPolicy(args))
         | Some(Command::Istio {
             command: IstioCommand::OutboundTrafficPolicy(args),

@@ -103,3 +103,59 @@ fn service_entries_are_judged_as_the_crd_judges_them() {
         false,
     );
 }
+
+/// `mesh-egress validate`, as a user runs it: files and stdin, exit status like istioctl's.
+#[test]
+fn validate_command_prints_one_line_per_object_and_fails_on_invalid() {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let dir = std::env::temp_dir().join(format!(
+        "mesh-egress-validate-{:08x}",
+        rand::random::<u32>()
+    ));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let good = dir.join("good.yaml");
+    std::fs::write(
+        &good,
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: httpbin.org, namespace: smm-demo}\n\
+         spec:\n  hosts: [httpbin.org, www.httpbin.org]\n  ports: [{number: 80, name: http, protocol: HTTP}]\n  resolution: DNS\n",
+    )
+    .expect("write");
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mesh-egress"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("run");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
+        let out = child.wait_with_output().expect("wait");
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, out) = run(&["validate", "-f", good.to_str().expect("utf-8")], "");
+    assert_eq!((code, out.as_str()), (0, "smm-demo/httpbin.org: valid\n"));
+
+    let bad = r#"{"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"bad","namespace":"ns"},"spec":{"hosts":["bad..host"],"resolution":"DNS"}}"#;
+    let (code, out) = run(
+        &["validate", "-f", good.to_str().expect("utf-8"), "-f", "-"],
+        bad,
+    );
+    assert_eq!(code, 1);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0], "smm-demo/httpbin.org: valid");
+    assert!(
+        lines[1].starts_with("ns/bad: invalid: spec.hosts[0]: "),
+        "{}",
+        lines[1]
+    );
+}

@@ -1,0 +1,215 @@
+//! Reading manifests (multi-document YAML or JSON) and judging each object: what
+//! `mesh-egress validate` prints.
+
+use super::validation::{is_valid, validate_service_entry, validate_sidecar, Finding, Severity};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// One object of a manifest and what was found in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Judged {
+    /// `namespace/name`.
+    pub id: String,
+    /// The object's kind.
+    pub kind: String,
+    /// The findings; `None` when the kind is not one mesh-egress judges.
+    pub findings: Option<Vec<Finding>>,
+}
+
+impl Judged {
+    /// Whether the object is rejected.
+    pub fn is_invalid(&self) -> bool {
+        self.findings.as_ref().is_some_and(|f| !is_valid(f))
+    }
+
+    /// The line `mesh-egress validate` prints for the object.
+    pub fn line(&self) -> String {
+        let Some(findings) = &self.findings else {
+            return format!(
+                "{}: not checked (kind {} is not judged by mesh-egress)",
+                self.id, self.kind
+            );
+        };
+        if let Some(error) = findings.iter().find(|f| f.severity == Severity::Error) {
+            return format!("{}: invalid: {}: {}", self.id, error.field, error.message);
+        }
+        let warnings: Vec<String> = findings.iter().map(Finding::describe).collect();
+        if warnings.is_empty() {
+            format!("{}: valid", self.id)
+        } else {
+            format!("{}: valid, with warnings: {}", self.id, warnings.join("; "))
+        }
+    }
+}
+
+/// Judges one Kubernetes object (already parsed).
+pub fn judge_object(object: &Value) -> Judged {
+    let metadata = object.get("metadata");
+    let text = |key: &str| {
+        metadata
+            .and_then(|m| m.get(key))
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let namespace = text("namespace").unwrap_or_else(|| "default".to_string());
+    let name = text("name").unwrap_or_else(|| "<no name>".to_string());
+    let labels: BTreeMap<String, String> = metadata
+        .and_then(|m| m.get("labels"))
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string())))
+                .collect()
+        })
+        .unwrap_or_default();
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or("<no kind>")
+        .to_string();
+    let group = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .and_then(|v| v.split_once('/'))
+        .map(|(g, _)| g)
+        .unwrap_or("");
+    let spec = object.get("spec");
+    let findings = match (group, kind.as_str()) {
+        ("networking.istio.io", "ServiceEntry") => {
+            let mut findings = validate_service_entry(&namespace, &labels, spec);
+            if name == "<no name>" {
+                findings.insert(0, missing_name());
+            }
+            Some(findings)
+        }
+        ("networking.istio.io", "Sidecar") => {
+            let mut findings = validate_sidecar(&namespace, spec);
+            if name == "<no name>" {
+                findings.insert(0, missing_name());
+            }
+            Some(findings)
+        }
+        _ => None,
+    };
+    Judged {
+        id: format!("{namespace}/{name}"),
+        kind,
+        findings,
+    }
+}
+
+fn missing_name() -> Finding {
+    Finding {
+        severity: Severity::Error,
+        field: "metadata.name".into(),
+        message: "Required value".into(),
+        code: None,
+    }
+}
+
+/// Why a manifest could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("document {document}: {reason}")]
+pub struct ManifestError {
+    /// 1-based index of the document.
+    pub document: usize,
+    /// What is wrong.
+    pub reason: String,
+}
+
+/// Splits a manifest (multi-document YAML, or JSON) into objects; `List` kinds are expanded.
+pub fn parse_manifest(text: &str) -> Result<Vec<Value>, ManifestError> {
+    let mut objects = Vec::new();
+    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
+        let value: Value =
+            serde::Deserialize::deserialize(document).map_err(|e| ManifestError {
+                document: index + 1,
+                reason: e.to_string(),
+            })?;
+        match value {
+            Value::Null => {}
+            Value::Object(_) => {
+                let is_list = value
+                    .get("kind")
+                    .and_then(Value::as_str)
+                    .is_some_and(|k| k.ends_with("List"));
+                match value.get("items").and_then(Value::as_array) {
+                    Some(items) if is_list => objects.extend(items.iter().cloned()),
+                    _ => objects.push(value),
+                }
+            }
+            _ => {
+                return Err(ManifestError {
+                    document: index + 1,
+                    reason: "is not a Kubernetes object (a mapping with kind and metadata)".into(),
+                })
+            }
+        }
+    }
+    Ok(objects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MANIFEST: &str = r#"
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: httpbin.org, namespace: smm-demo}
+spec:
+  hosts: [httpbin.org]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: broken}
+spec:
+  hosts: [bad..host]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: shop}
+spec:
+  outboundTrafficPolicy: {}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: other}
+"#;
+
+    #[test]
+    fn one_line_per_object() {
+        let lines: Vec<String> = parse_manifest(MANIFEST)
+            .expect("parses")
+            .iter()
+            .map(|o| judge_object(o).line())
+            .collect();
+        assert_eq!(lines[0], "smm-demo/httpbin.org: valid");
+        assert!(
+            lines[1].starts_with("default/broken: invalid: spec.hosts[0]: "),
+            "{}",
+            lines[1]
+        );
+        assert!(
+            lines[2].starts_with("shop/default: valid, with warnings: spec.outboundTrafficPolicy:"),
+            "{}",
+            lines[2]
+        );
+        assert!(lines[2].ends_with("[MEG004]"), "{}", lines[2]);
+        assert!(lines[3].contains("not checked"), "{}", lines[3]);
+    }
+
+    #[test]
+    fn json_and_lists_are_read_too() {
+        let json = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"networking.istio.io/v1","kind":"ServiceEntry","metadata":{"name":"a"},"spec":{"hosts":["a.example.com"],"resolution":"DNS"}}]}"#;
+        let objects = parse_manifest(json).expect("parses");
+        assert_eq!(objects.len(), 1);
+        assert_eq!(judge_object(&objects[0]).line(), "default/a: valid");
+        let err = parse_manifest("a: [").expect_err("not YAML");
+        assert_eq!(err.document, 1);
+    }
+}
