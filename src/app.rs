@@ -1,11 +1,12 @@
 //! The HTML shell, the `<App/>` component and its routes.
 
-use crate::pages::HomePage;
+use crate::components::{provide_live, LiveBanner};
+use crate::pages::{CreatePage, HomePage, NamespacePage, ServiceEntryPage, ServicesPage};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
     components::{Route, Router, Routes, A},
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
 };
 
 /// The document around the app, rendered on the server.
@@ -32,6 +33,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_live();
     // Effects run only in the browser, after hydration: tests and people can tell that the
     // page is live.
     let hydrated = RwSignal::new(false);
@@ -42,13 +44,36 @@ pub fn App() -> impl IntoView {
         <Router>
             <header class="topbar">
                 <A href="/" attr:class="brand">"mesh-egress"</A>
+                <nav>
+                    <A href="/">"Policy & namespaces"</A>
+                    <A href="/services">"External services"</A>
+                    <A href="/new">"Register"</A>
+                </nav>
                 <span class="tagline">"How your Istio mesh reaches the outside world"</span>
             </header>
+            <LiveBanner />
             <main data-hydrated=move || hydrated.get().to_string()>
                 // NB: Async SSR renders the finished page, so it reads fully without WASM and
                 // needs no streaming scripts.
                 <Routes fallback=|| view! { <p>"Page not found."</p> }>
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("services") view=ServicesPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("new") view=CreatePage ssr=SsrMode::Async />
+                    <Route
+                        path=(StaticSegment("namespaces"), ParamSegment("namespace"))
+                        view=NamespacePage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(
+                            StaticSegment("namespaces"),
+                            ParamSegment("namespace"),
+                            StaticSegment("serviceentries"),
+                            ParamSegment("name"),
+                        )
+                        view=ServiceEntryPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </main>
         </Router>

@@ -41,6 +41,13 @@ pub enum AppError {
         /// Why it is refused.
         reason: String,
     },
+    /// The object was refused (by mesh-egress's validation or the API server's dry run);
+    /// each finding names its field.
+    #[error("{}", describe_findings(findings))]
+    Rejected {
+        /// What is wrong, field by field.
+        findings: Vec<crate::domain::validation::Finding>,
+    },
     /// Another writer changed the object first, more often than retries could absorb.
     #[error("conflict: {message}")]
     Conflict {
@@ -66,6 +73,7 @@ impl AppError {
     pub fn status_code(&self) -> u16 {
         match self {
             Self::Invalid { .. } => 400,
+            Self::Rejected { .. } => 422,
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
@@ -92,6 +100,15 @@ impl AppError {
             _ => None,
         }
     }
+}
+
+fn describe_findings(findings: &[crate::domain::validation::Finding]) -> String {
+    let errors: Vec<String> = findings
+        .iter()
+        .filter(|f| f.severity == crate::domain::validation::Severity::Error)
+        .map(|f| f.describe())
+        .collect();
+    format!("refused: {}", errors.join("; "))
 }
 
 impl leptos::server_fn::error::FromServerFnError for AppError {

@@ -2,15 +2,26 @@
 
 use crate::api::ssr::ClusterState;
 use crate::app::{shell, App};
+use crate::domain::LiveStatus;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
+use std::convert::Infallible;
+use tokio::sync::watch;
 
-/// The whole HTTP application: pages, server functions and static files.
+/// The whole HTTP application: pages, server functions, the live event stream and static
+/// files.
 pub fn router(leptos_options: LeptosOptions, cluster: ClusterState) -> Router {
     let routes = generate_route_list(App);
+    let live = match cluster.as_ref() {
+        Ok(cluster) => LiveSource::Cache(cluster.start_service_entry_cache().subscribe()),
+        Err(error) => LiveSource::NoCluster(error.to_string()),
+    };
     let context = move || provide_context(cluster.clone());
     Router::new()
+        .route("/api/events", get(move || events(live.clone())))
         .leptos_routes_with_context(&leptos_options, routes, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())
@@ -45,4 +56,44 @@ pub async fn shutdown_signal() {
         () = ctrl_c => {},
         () = terminate => {},
     }
+}
+
+/// Where the live status comes from.
+#[derive(Clone)]
+enum LiveSource {
+    Cache(watch::Receiver<LiveStatus>),
+    NoCluster(String),
+}
+
+/// Server-sent events: the live status now, then at every change. Pages reload their data
+/// when `generation` moves and say so when `connected` is false.
+async fn events(source: LiveSource) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
+    let event = |status: &LiveStatus| {
+        Event::default()
+            .json_data(status)
+            .unwrap_or_else(|_| Event::default().data("{}"))
+    };
+    let stream = futures::stream::unfold((source, true), move |(source, first)| async move {
+        match source {
+            LiveSource::Cache(mut receiver) => {
+                if !first && receiver.changed().await.is_err() {
+                    return None;
+                }
+                let status = receiver.borrow_and_update().clone();
+                Some((Ok(event(&status)), (LiveSource::Cache(receiver), false)))
+            }
+            LiveSource::NoCluster(error) => {
+                if !first {
+                    // One message is enough; the browser reconnects and asks again later.
+                    std::future::pending::<()>().await;
+                }
+                let status = LiveStatus {
+                    error: Some(error.clone()),
+                    ..LiveStatus::default()
+                };
+                Some((Ok(event(&status)), (LiveSource::NoCluster(error), false)))
+            }
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::default())
 }

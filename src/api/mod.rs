@@ -1,6 +1,7 @@
 //! Server functions: thin wrappers, a few lines each — cluster call, domain view, mapped error.
 //! Each has an explicit, stable endpoint under `/api/` for automation (docs/API.md).
 
+use crate::domain::service_entry::{Deleted, ServiceEntryDetail, ServiceEntryView};
 use crate::domain::{Overview, PolicyState};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -38,6 +39,77 @@ pub async fn set_outbound_policy(
     let report = ssr::respond(cluster.set_policy(&mode, control_plane.as_deref()).await)?;
     tracing::info!(mode = %mode, source = ?PolicyState::from(&report).source, "outbound traffic policy switched");
     Ok(PolicyState::from(&report))
+}
+
+/// ServiceEntries of a namespace (`namespace` empty: every namespace), from the watch cache.
+#[server(prefix = "/api", endpoint = "service_entries")]
+pub async fn list_service_entries(namespace: String) -> Result<Vec<ServiceEntryView>, AppError> {
+    let cluster = ssr::cluster()?;
+    ssr::respond(cluster.service_entries(namespace.trim()).await)
+}
+
+/// One ServiceEntry with every field, its YAML and what validation finds in it.
+#[server(prefix = "/api", endpoint = "service_entry")]
+pub async fn get_service_entry(
+    namespace: String,
+    name: String,
+) -> Result<ServiceEntryDetail, AppError> {
+    let cluster = ssr::cluster()?;
+    ssr::respond(cluster.service_entry(&namespace, &name).await)
+}
+
+/// Creates a ServiceEntry from a manifest (YAML or JSON, in field `manifest`): mesh-egress's
+/// validation, then a server-side dry run, then the write. `namespace` applies when the
+/// manifest names none.
+#[server(prefix = "/api", endpoint = "create_service_entry")]
+pub async fn create_service_entry(
+    manifest: String,
+    namespace: Option<String>,
+) -> Result<ServiceEntryView, AppError> {
+    let (namespace, object) =
+        crate::domain::manifest::service_entry_for_create(&manifest, namespace.as_deref())
+            .map_err(|findings| ssr::fail(AppError::Rejected { findings }))?;
+    let cluster = ssr::cluster()?;
+    match ssr::respond(cluster.create_service_entry(&namespace, object).await)? {
+        Ok(view) => {
+            tracing::info!(namespace = %view.namespace, name = %view.name, "ServiceEntry created");
+            Ok(view)
+        }
+        Err(findings) => Err(ssr::fail(AppError::Rejected { findings })),
+    }
+}
+
+/// Creates a ServiceEntry from the create form's fields.
+#[server(prefix = "/api", endpoint = "create_service_entry_form")]
+pub async fn create_service_entry_form(
+    form: crate::domain::form::ServiceEntryForm,
+) -> Result<ServiceEntryView, AppError> {
+    let manifest = serde_json::to_string(&form.to_object()).map_err(|e| AppError::Invalid {
+        field: "form".into(),
+        reason: e.to_string(),
+    })?;
+    create_service_entry(manifest, Some(form.namespace.clone())).await
+}
+
+/// Deletes a ServiceEntry; the answer names the hosts pods no longer reach.
+#[server(prefix = "/api", endpoint = "delete_service_entry")]
+pub async fn delete_service_entry(namespace: String, name: String) -> Result<Deleted, AppError> {
+    let cluster = ssr::cluster()?;
+    let deleted = ssr::respond(cluster.delete_service_entry(&namespace, &name).await)?;
+    tracing::info!(%namespace, %name, "ServiceEntry deleted");
+    Ok(deleted)
+}
+
+/// Re-creates a ServiceEntry this server deleted, exactly as it was.
+#[server(prefix = "/api", endpoint = "undo_delete_service_entry")]
+pub async fn undo_delete_service_entry(
+    namespace: String,
+    name: String,
+) -> Result<ServiceEntryView, AppError> {
+    let cluster = ssr::cluster()?;
+    let view = ssr::respond(cluster.undo_delete(&namespace, &name).await)?;
+    tracing::info!(%namespace, %name, "ServiceEntry restored");
+    Ok(view)
 }
 
 /// Server-side helpers shared by the server functions.

@@ -3,8 +3,11 @@
 
 pub mod error;
 mod policy;
+mod service_entries;
 
 pub use error::ClusterError;
+pub use policy::FIELD_MANAGER;
+pub use service_entries::ServiceEntryCache;
 
 use crate::domain::policy::setting_from_mesh_config;
 use crate::domain::sidecar::effective_policy;
@@ -42,6 +45,8 @@ pub struct Cluster {
     istio_namespace: String,
     revision: Option<String>,
     networking_version: std::sync::Arc<OnceCell<String>>,
+    cache: std::sync::Arc<std::sync::OnceLock<ServiceEntryCache>>,
+    recently_deleted: service_entries::RecentlyDeleted,
 }
 
 impl Cluster {
@@ -76,6 +81,8 @@ impl Cluster {
             istio_namespace: options.istio_namespace.clone(),
             revision: options.revision.clone(),
             networking_version: Default::default(),
+            cache: Default::default(),
+            recently_deleted: Default::default(),
         })
     }
 
@@ -113,7 +120,7 @@ impl Cluster {
             .cloned()
     }
 
-    async fn service_entry_resource(&self) -> Result<ApiResource, ClusterError> {
+    pub(crate) async fn service_entry_resource(&self) -> Result<ApiResource, ClusterError> {
         let version = self.networking_version().await?;
         Ok(ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(NETWORKING_GROUP, &version, "ServiceEntry"),
@@ -167,14 +174,10 @@ impl Cluster {
             .list_metadata(&ListParams::default())
             .await
             .map_err(|e| self.err(e))?;
-        let resource = self.service_entry_resource().await?;
-        let entries = Api::<DynamicObject>::all_with(self.client.clone(), &resource)
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| self.err(e))?;
+        let entries = self.all_service_entries().await?;
         let mut per_namespace: BTreeMap<String, usize> = BTreeMap::new();
         let mut hosts: BTreeSet<String> = BTreeSet::new();
-        for entry in &entries.items {
+        for entry in &entries {
             if let Some(ns) = &entry.metadata.namespace {
                 *per_namespace.entry(ns.clone()).or_default() += 1;
             }

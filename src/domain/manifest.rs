@@ -107,6 +107,84 @@ fn missing_name() -> Finding {
     }
 }
 
+/// Checks a manifest meant for creating one ServiceEntry: exactly one object, of that kind,
+/// valid by mesh-egress's rules. Gives its namespace (the manifest's, else `namespace`, else
+/// `default`) and the object, or the findings that refuse it.
+pub fn service_entry_for_create(
+    manifest: &str,
+    namespace: Option<&str>,
+) -> Result<(String, Value), Vec<Finding>> {
+    let refuse = |field: &str, message: String| {
+        vec![Finding {
+            severity: Severity::Error,
+            field: field.to_string(),
+            message,
+            code: None,
+        }]
+    };
+    let mut objects = parse_manifest(manifest).map_err(|e| refuse("manifest", e.to_string()))?;
+    if objects.len() != 1 {
+        return Err(refuse(
+            "manifest",
+            format!(
+                "holds {} objects; give exactly one ServiceEntry",
+                objects.len()
+            ),
+        ));
+    }
+    let mut object = objects.remove(0);
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if kind != "ServiceEntry" {
+        return Err(refuse(
+            "kind",
+            format!("must be ServiceEntry, not {kind:?}"),
+        ));
+    }
+    let given = object
+        .get("metadata")
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let namespace = given
+        .or_else(|| {
+            namespace
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+        })
+        .unwrap_or_else(|| "default".to_string());
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert("namespace".into(), Value::String(namespace.clone()));
+    }
+    let name = object
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mut findings = Vec::new();
+    if !super::validation::is_dns1123_subdomain(name) {
+        findings.extend(refuse(
+            "metadata.name",
+            format!("{name:?} is not a valid name: lowercase letters, digits, '-' and '.'"),
+        ));
+    }
+    if !super::validation::is_dns1123_subdomain(&namespace) || namespace.contains('.') {
+        findings.extend(refuse(
+            "metadata.namespace",
+            format!("{namespace:?} is not a valid namespace name"),
+        ));
+    }
+    findings.extend(judge_object(&object).findings.unwrap_or_default());
+    if is_valid(&findings) {
+        Ok((namespace, object))
+    } else {
+        Err(findings)
+    }
+}
+
 /// Why a manifest could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("document {document}: {reason}")]

@@ -1,9 +1,11 @@
 //! The pure core: no kube, no leptos, no I/O. Everything here compiles for wasm32 too, so the
 //! browser and the server share one judgement.
 
+pub mod form;
 pub mod manifest;
 pub mod overview;
 pub mod policy;
+pub mod service_entry;
 pub mod sidecar;
 pub mod validation;
 
@@ -12,3 +14,16 @@ pub use policy::{
     OutboundPolicyMode, PolicyReport, PolicySetting, PolicySource, PolicyState, SourceKind,
 };
 pub use sidecar::{EffectivePolicy, PolicyOrigin, SidecarPolicy};
+
+/// The live state of the server's watch on the cluster, pushed to open pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct LiveStatus {
+    /// Grows with every change seen; pages reload their data when it moves.
+    pub generation: u64,
+    /// Whether the watch is connected to the API server.
+    pub connected: bool,
+    /// Whether the first full list has arrived.
+    pub synced: bool,
+    /// The last error, in words, while disconnected.
+    pub error: Option<String>,
+}

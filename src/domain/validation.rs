@@ -92,6 +92,18 @@ pub fn is_dns1123_label(value: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
 }
 
+/// A lowercase RFC 1123 subdomain, as Kubernetes requires of object names.
+pub fn is_dns1123_subdomain(value: &str) -> bool {
+    !value.is_empty()
+        && value.len() <= 253
+        && value.split('.').all(|label| {
+            is_dns1123_label(label)
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        })
+}
+
 /// A lowercase RFC 1123 label, as Kubernetes requires of namespace names.
 fn is_k8s_label(value: &str) -> bool {
     is_dns1123_label(value)

@@ -1,5 +1,5 @@
 use crate::api::{get_overview, SetOutboundPolicy};
-use crate::components::ErrorNotice;
+use crate::components::{ErrorNotice, Live};
 use crate::domain::overview::filter_namespaces;
 use crate::domain::{OutboundPolicyMode, Overview, PolicyReport, SourceKind};
 use leptos::prelude::*;
@@ -11,10 +11,17 @@ pub fn HomePage() -> impl IntoView {
     let query = use_query_map();
     let control_plane = move || query.with(|q| q.get("cp"));
     let set_policy = ServerAction::<SetOutboundPolicy>::new();
-    // Re-read from the cluster after every switch: the page shows what the cluster holds.
+    let live = expect_context::<Live>();
+    // Re-read from the cluster after every switch and every change the watch sees.
     let overview = Resource::new(
-        move || (set_policy.version().get(), control_plane()),
-        |(_, control_plane)| get_overview(control_plane),
+        move || {
+            (
+                set_policy.version().get(),
+                control_plane(),
+                live.generation(),
+            )
+        },
+        |(_, control_plane, _)| get_overview(control_plane),
     );
     // The filter starts from `?q=` so the form works before (or without) WASM.
     let filter = RwSignal::new(query.get_untracked().get("q").unwrap_or_default());
@@ -90,7 +97,7 @@ fn OverviewView(
                 <tbody>
                     <For each=visible key=|ns| ns.name.clone() let:ns>
                         <tr data-testid=format!("ns-row-{}", ns.name)>
-                            <td>{ns.name.clone()}</td>
+                            <td><a href=format!("/namespaces/{}", ns.name)>{ns.name.clone()}</a></td>
                             <td class="num">{ns.service_entries}</td>
                             <td>{if ns.injection { "enabled" } else { "—" }}</td>
                             <td data-testid=format!("ns-effective-{}", ns.name)>

@@ -1,5 +1,13 @@
 //! One module per page: render only.
 
+mod create;
+mod detail;
 mod home;
+mod namespace;
+mod services;
 
+pub use create::CreatePage;
+pub use detail::ServiceEntryPage;
 pub use home::HomePage;
+pub use namespace::NamespacePage;
+pub use services::ServicesPage;

@@ -1,0 +1,399 @@
+//! ServiceEntries: a watch-backed cache shared by every request, and create / delete / undo.
+
+use super::{Cluster, ClusterError, FIELD_MANAGER};
+use crate::domain::service_entry::{view_from_spec, Deleted, ServiceEntryDetail, ServiceEntryView};
+use crate::domain::validation::{Finding, Severity};
+use crate::domain::LiveStatus;
+use futures::StreamExt;
+use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::core::{ApiResource, DynamicObject};
+use kube::runtime::reflector::{self, Store};
+use kube::runtime::{watcher, WatchStreamExt};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// The watch-backed cache: the store, and the live status pushed to pages.
+#[derive(Clone)]
+pub struct ServiceEntryCache {
+    store: Arc<OnceLock<Store<DynamicObject>>>,
+    status: watch::Receiver<LiveStatus>,
+}
+
+impl ServiceEntryCache {
+    /// The live status (for server push).
+    pub fn subscribe(&self) -> watch::Receiver<LiveStatus> {
+        self.status.clone()
+    }
+
+    /// Every cached ServiceEntry, once the first list has arrived.
+    fn objects(&self) -> Option<Vec<Arc<DynamicObject>>> {
+        if !self.status.borrow().synced {
+            return None;
+        }
+        self.store.get().map(Store::state)
+    }
+}
+
+fn view_of(object: &DynamicObject) -> ServiceEntryView {
+    let created = object
+        .metadata
+        .creation_timestamp
+        .as_ref()
+        .map(|t| t.0.to_string());
+    view_from_spec(
+        object.metadata.namespace.as_deref().unwrap_or_default(),
+        object.metadata.name.as_deref().unwrap_or_default(),
+        created,
+        object.data.get("spec").unwrap_or(&serde_json::Value::Null),
+    )
+}
+
+/// Removes what the server sets, so the object can be created again exactly as it was.
+fn clean_for_recreate(object: &DynamicObject) -> DynamicObject {
+    let mut clean = object.clone();
+    let meta = &mut clean.metadata;
+    meta.resource_version = None;
+    meta.uid = None;
+    meta.creation_timestamp = None;
+    meta.generation = None;
+    meta.managed_fields = None;
+    meta.deletion_timestamp = None;
+    meta.deletion_grace_period_seconds = None;
+    if let Some(map) = clean.data.as_object_mut() {
+        map.remove("status");
+    }
+    clean
+}
+
+/// Maps an apiserver rejection (422 with causes) to field findings.
+fn rejection_findings(error: &kube::Error) -> Option<Vec<Finding>> {
+    let kube::Error::Api(status) = error else {
+        return None;
+    };
+    if status.code != 422 && status.code != 400 {
+        return None;
+    }
+    let causes = status
+        .details
+        .as_ref()
+        .map(|d| d.causes.clone())
+        .unwrap_or_default();
+    if causes.is_empty() {
+        return Some(vec![Finding {
+            severity: Severity::Error,
+            field: "spec".into(),
+            message: status.message.clone(),
+            code: None,
+        }]);
+    }
+    Some(
+        causes
+            .iter()
+            .map(|c| Finding {
+                severity: Severity::Error,
+                field: if c.field.is_empty() {
+                    "spec".into()
+                } else {
+                    c.field.clone()
+                },
+                message: c.message.clone(),
+                code: None,
+            })
+            .collect(),
+    )
+}
+
+impl Cluster {
+    /// Starts the watch that feeds the cache, and keeps it running (with backoff) for the
+    /// life of the process. Pages get the live status through [`ServiceEntryCache::subscribe`].
+    pub fn start_service_entry_cache(&self) -> ServiceEntryCache {
+        let (sender, receiver) = watch::channel(LiveStatus::default());
+        let store: Arc<OnceLock<Store<DynamicObject>>> = Arc::default();
+        let cache = ServiceEntryCache {
+            store: store.clone(),
+            status: receiver,
+        };
+        let _ = self.cache.set(cache.clone());
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let resource: ApiResource = loop {
+                match cluster.service_entry_resource().await {
+                    Ok(resource) => break resource,
+                    Err(e) => {
+                        sender.send_modify(|s| {
+                            s.connected = false;
+                            s.error = Some(crate::error::AppError::from(e).to_string());
+                        });
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                }
+            };
+            let writer = reflector::store::Writer::new(resource.clone());
+            let _ = store.set(writer.as_reader());
+            let api = Api::<DynamicObject>::all_with(cluster.client.clone(), &resource);
+            let stream = watcher(api, watcher::Config::default())
+                .default_backoff()
+                .reflect(writer);
+            futures::pin_mut!(stream);
+            while let Some(event) = stream.next().await {
+                match event {
+                    Ok(event) => {
+                        let moved = matches!(
+                            event,
+                            watcher::Event::Apply(_)
+                                | watcher::Event::Delete(_)
+                                | watcher::Event::InitDone
+                        );
+                        sender.send_if_modified(|s| {
+                            let changed = moved || !s.connected;
+                            s.connected = true;
+                            s.error = None;
+                            if matches!(event, watcher::Event::InitDone) {
+                                s.synced = true;
+                            }
+                            if moved {
+                                s.generation += 1;
+                            }
+                            changed
+                        });
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "ServiceEntry watch failed; retrying");
+                        let message = match &e {
+                            watcher::Error::InitialListFailed(source)
+                            | watcher::Error::WatchStartFailed(source)
+                            | watcher::Error::WatchFailed(source) => crate::error::AppError::from(
+                                ClusterError::kube(&cluster.server, clone_kube_error(source)),
+                            )
+                            .to_string(),
+                            other => other.to_string(),
+                        };
+                        sender.send_if_modified(|s| {
+                            let changed =
+                                s.connected || s.error.as_deref() != Some(message.as_str());
+                            s.connected = false;
+                            s.error = Some(message.clone());
+                            changed
+                        });
+                    }
+                }
+            }
+        });
+        cache
+    }
+
+    /// Every ServiceEntry, from the cache when it runs (no request to the API server), else
+    /// with one LIST.
+    pub(super) async fn all_service_entries(
+        &self,
+    ) -> Result<Vec<Arc<DynamicObject>>, ClusterError> {
+        if let Some(cache) = self.cache.get() {
+            // A page opened right at start waits briefly for the first list.
+            for _ in 0..50 {
+                if let Some(objects) = cache.objects() {
+                    return Ok(objects);
+                }
+                let status = cache.status.borrow().clone();
+                if !status.connected && status.error.is_some() {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        let resource = self.service_entry_resource().await?;
+        let list = Api::<DynamicObject>::all_with(self.client.clone(), &resource)
+            .list(&ListParams::default())
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(list.items.into_iter().map(Arc::new).collect())
+    }
+
+    /// ServiceEntries of one namespace (all when `namespace` is empty), sorted.
+    pub async fn service_entries(
+        &self,
+        namespace: &str,
+    ) -> Result<Vec<ServiceEntryView>, ClusterError> {
+        let mut views: Vec<ServiceEntryView> = self
+            .all_service_entries()
+            .await?
+            .iter()
+            .filter(|o| namespace.is_empty() || o.metadata.namespace.as_deref() == Some(namespace))
+            .map(|o| view_of(o))
+            .collect();
+        views.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        Ok(views)
+    }
+
+    async fn service_entry_api(&self, namespace: &str) -> Result<Api<DynamicObject>, ClusterError> {
+        let resource = self.service_entry_resource().await?;
+        Ok(Api::namespaced_with(
+            self.client.clone(),
+            namespace,
+            &resource,
+        ))
+    }
+
+    /// One ServiceEntry with every field, its YAML and what validation finds in it.
+    pub async fn service_entry(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<ServiceEntryDetail, ClusterError> {
+        let mut object = self
+            .service_entry_api(namespace)
+            .await?
+            .get(name)
+            .await
+            .map_err(|e| self.err(e))?;
+        object.metadata.managed_fields = None;
+        let spec = object.data.get("spec").cloned().unwrap_or_default();
+        let conditions = object
+            .data
+            .get("status")
+            .and_then(|s| s.get("conditions"))
+            .and_then(|c| c.as_array())
+            .map(|conditions| {
+                conditions
+                    .iter()
+                    .map(|c| {
+                        let text = |k: &str| {
+                            c.get(k)
+                                .and_then(|v| v.as_str())
+                                .unwrap_or_default()
+                                .to_string()
+                        };
+                        format!("{}={}: {}", text("type"), text("status"), text("message"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let labels = object.metadata.labels.clone().unwrap_or_default();
+        let findings =
+            crate::domain::validation::validate_service_entry(namespace, &labels, Some(&spec));
+        let yaml = serde_yaml::to_string(&object).unwrap_or_default();
+        Ok(ServiceEntryDetail {
+            view: view_of(&object),
+            yaml,
+            spec_json: serde_json::to_string_pretty(&spec).unwrap_or_default(),
+            conditions,
+            findings,
+        })
+    }
+
+    /// Creates a ServiceEntry from a parsed object: a server-side dry run first, whose
+    /// rejections come back as field findings; nothing is written unless it passes.
+    pub async fn create_service_entry(
+        &self,
+        namespace: &str,
+        object: serde_json::Value,
+    ) -> Result<Result<ServiceEntryView, Vec<Finding>>, ClusterError> {
+        let resource = self.service_entry_resource().await?;
+        let mut object: DynamicObject =
+            serde_json::from_value(object).map_err(|e| ClusterError::Malformed {
+                object: "manifest".into(),
+                reason: e.to_string(),
+            })?;
+        // The version this cluster serves, whatever the manifest said.
+        object.types = Some(kube::core::TypeMeta {
+            api_version: resource.api_version.clone(),
+            kind: resource.kind.clone(),
+        });
+        object.metadata.namespace = Some(namespace.to_string());
+        let api = self.service_entry_api(namespace).await?;
+        let mut params = PostParams {
+            dry_run: true,
+            field_manager: Some(FIELD_MANAGER.to_string()),
+        };
+        if let Err(e) = api.create(&params, &object).await {
+            return match rejection_findings(&e) {
+                Some(findings) => Ok(Err(findings)),
+                None => Err(self.err(e)),
+            };
+        }
+        params.dry_run = false;
+        match api.create(&params, &object).await {
+            Ok(created) => Ok(Ok(view_of(&created))),
+            Err(e) => match rejection_findings(&e) {
+                Some(findings) => Ok(Err(findings)),
+                None => Err(self.err(e)),
+            },
+        }
+    }
+
+    /// Deletes a ServiceEntry and keeps what is needed to re-create it exactly (spec, labels,
+    /// annotations) for [`Cluster::undo_delete`].
+    pub async fn delete_service_entry(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Deleted, ClusterError> {
+        let api = self.service_entry_api(namespace).await?;
+        let object = api.get(name).await.map_err(|e| self.err(e))?;
+        api.delete(name, &DeleteParams::default())
+            .await
+            .map_err(|e| self.err(e))?;
+        let view = view_of(&object);
+        self.recently_deleted
+            .lock()
+            .map_err(|_| ClusterError::Refused {
+                reason: "internal state is unavailable".into(),
+            })?
+            .insert(
+                (namespace.to_string(), name.to_string()),
+                clean_for_recreate(&object),
+            );
+        Ok(Deleted {
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+            hosts: view.hosts,
+        })
+    }
+
+    /// Re-creates a ServiceEntry this server deleted, exactly as it was.
+    pub async fn undo_delete(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<ServiceEntryView, ClusterError> {
+        let key = (namespace.to_string(), name.to_string());
+        let object = self
+            .recently_deleted
+            .lock()
+            .map_err(|_| ClusterError::Refused { reason: "internal state is unavailable".into() })?
+            .get(&key)
+            .cloned()
+            .ok_or_else(|| ClusterError::Refused {
+                reason: format!("there is nothing to undo for {namespace}/{name}: this server did not delete it"),
+            })?;
+        let created = self
+            .service_entry_api(namespace)
+            .await?
+            .create(
+                &PostParams {
+                    dry_run: false,
+                    field_manager: Some(FIELD_MANAGER.to_string()),
+                },
+                &object,
+            )
+            .await
+            .map_err(|e| self.err(e))?;
+        if let Ok(mut deleted) = self.recently_deleted.lock() {
+            deleted.remove(&key);
+        }
+        Ok(view_of(&created))
+    }
+}
+
+/// The recently deleted objects, by namespace and name.
+pub(super) type RecentlyDeleted =
+    Arc<Mutex<std::collections::BTreeMap<(String, String), DynamicObject>>>;
+
+/// kube::Error is not Clone; the mapping needs an owned one for API errors (the rest become
+/// a transport error with the same words).
+fn clone_kube_error(error: &kube::Error) -> kube::Error {
+    match error {
+        kube::Error::Api(status) => kube::Error::Api(status.clone()),
+        other => kube::Error::Service(other.to_string().into()),
+    }
+}

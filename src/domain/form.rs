@@ -1,0 +1,238 @@
+//! The create form's state, kept apart from the resource spec: text fields as a person types
+//! them, turned into a ServiceEntry (never with empty lists: Istio reads them as unset, the
+//! apiserver does not).
+
+use super::validation::{validate_service_entry, Finding, Severity};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// The create form, field by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceEntryForm {
+    /// metadata.name.
+    pub name: String,
+    /// metadata.namespace.
+    pub namespace: String,
+    /// Hosts, one per line (or separated by commas).
+    pub hosts: String,
+    /// Ports, one per line: `NUMBER NAME PROTOCOL [TARGET_PORT]`.
+    pub ports: String,
+    /// Resolution.
+    pub resolution: String,
+    /// Location.
+    pub location: String,
+    /// Addresses, one per line.
+    #[serde(default)]
+    pub addresses: String,
+    /// Endpoints, one per line: `ADDRESS [PORT_NAME=PORT ...]`.
+    #[serde(default)]
+    pub endpoints: String,
+    /// exportTo, one per line.
+    #[serde(default)]
+    pub export_to: String,
+    /// subjectAltNames, one per line.
+    #[serde(default)]
+    pub subject_alt_names: String,
+}
+
+fn items(text: &str) -> Vec<String> {
+    text.split(['\n', ','])
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn lines(text: &str) -> Vec<(usize, String)> {
+    text.lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim().to_string()))
+        .filter(|(_, l)| !l.is_empty())
+        .collect()
+}
+
+impl ServiceEntryForm {
+    /// Reads the port lines; errors name the line.
+    fn port_values(&self) -> (Vec<Value>, Vec<Finding>) {
+        let mut ports = Vec::new();
+        let mut errors = Vec::new();
+        for (line, text) in lines(&self.ports) {
+            let parts: Vec<&str> = text.split_whitespace().collect();
+            let number = parts.first().and_then(|n| n.parse::<i64>().ok());
+            match (number, parts.get(1)) {
+                (Some(number), Some(name)) => {
+                    let mut port = json!({"number": number, "name": name});
+                    if let Some(protocol) = parts.get(2) {
+                        port["protocol"] = Value::String(protocol.to_ascii_uppercase());
+                    }
+                    if let Some(target) = parts.get(3) {
+                        match target.parse::<i64>() {
+                            Ok(target) => port["targetPort"] = json!(target),
+                            Err(_) => errors.push(error(
+                                "ports",
+                                format!("line {line}: targetPort {target:?} is not a number"),
+                            )),
+                        }
+                    }
+                    ports.push(port);
+                }
+                _ => errors.push(error(
+                    "ports",
+                    format!(
+                        "line {line}: write NUMBER NAME PROTOCOL, for example \"443 https HTTPS\""
+                    ),
+                )),
+            }
+        }
+        (ports, errors)
+    }
+
+    fn endpoint_values(&self) -> (Vec<Value>, Vec<Finding>) {
+        let mut endpoints = Vec::new();
+        let mut errors = Vec::new();
+        for (line, text) in lines(&self.endpoints) {
+            let mut parts = text.split_whitespace();
+            let address = parts.next().unwrap_or_default();
+            let mut ports = Map::new();
+            for part in parts {
+                match part.split_once('=').map(|(n, p)| (n, p.parse::<i64>())) {
+                    Some((name, Ok(port))) => {
+                        ports.insert(name.to_string(), json!(port));
+                    }
+                    _ => errors.push(error(
+                        "endpoints",
+                        format!("line {line}: write ADDRESS [PORT_NAME=PORT ...], not {part:?}"),
+                    )),
+                }
+            }
+            let mut endpoint = json!({"address": address});
+            if !ports.is_empty() {
+                endpoint["ports"] = Value::Object(ports);
+            }
+            endpoints.push(endpoint);
+        }
+        (endpoints, errors)
+    }
+
+    /// The ServiceEntry object the form describes.
+    pub fn to_object(&self) -> Value {
+        let mut spec = Map::new();
+        let mut put_list = |key: &str, values: Vec<Value>| {
+            if !values.is_empty() {
+                spec.insert(key.to_string(), Value::Array(values));
+            }
+        };
+        let strings = |text: &str| {
+            items(text)
+                .into_iter()
+                .map(Value::String)
+                .collect::<Vec<_>>()
+        };
+        put_list("hosts", strings(&self.hosts));
+        put_list("addresses", strings(&self.addresses));
+        put_list("ports", self.port_values().0);
+        put_list("endpoints", self.endpoint_values().0);
+        put_list("exportTo", strings(&self.export_to));
+        put_list("subjectAltNames", strings(&self.subject_alt_names));
+        for (key, value) in [
+            ("resolution", &self.resolution),
+            ("location", &self.location),
+        ] {
+            if !value.trim().is_empty() {
+                spec.insert(key.to_string(), Value::String(value.trim().to_string()));
+            }
+        }
+        json!({
+            "apiVersion": "networking.istio.io/v1",
+            "kind": "ServiceEntry",
+            "metadata": {"name": self.name.trim(), "namespace": self.namespace.trim()},
+            "spec": Value::Object(spec),
+        })
+    }
+
+    /// Everything wrong with the form now: line-format errors and the validation of the
+    /// object it describes. Runs in the browser as the user types, and on the server.
+    pub fn findings(&self) -> Vec<Finding> {
+        let mut findings = self.port_values().1;
+        findings.extend(self.endpoint_values().1);
+        if self.name.trim().is_empty() {
+            findings.push(error("metadata.name", "Required value".into()));
+        }
+        if self.namespace.trim().is_empty() {
+            findings.push(error("metadata.namespace", "Required value".into()));
+        }
+        let object = self.to_object();
+        findings.extend(validate_service_entry(
+            self.namespace.trim(),
+            &BTreeMap::new(),
+            object.get("spec"),
+        ));
+        findings
+    }
+}
+
+fn error(field: &str, message: String) -> Finding {
+    Finding {
+        severity: Severity::Error,
+        field: field.to_string(),
+        message,
+        code: None,
+    }
+}
+
+/// The form field a finding belongs to (its path's first part under spec).
+pub fn form_field(finding_field: &str) -> &str {
+    let rest = finding_field.strip_prefix("spec.").unwrap_or(finding_field);
+    let end = rest.find(['[', '.']).unwrap_or(rest.len());
+    match &rest[..end] {
+        "metadata" if finding_field.contains("namespace") => "namespace",
+        "metadata" => "name",
+        "exportTo" => "export_to",
+        "subjectAltNames" => "subject_alt_names",
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn httpbin() -> ServiceEntryForm {
+        ServiceEntryForm {
+            name: "httpbin.org".into(),
+            namespace: "smm-demo".into(),
+            hosts: "httpbin.org\nwww.httpbin.org".into(),
+            ports: "80 http HTTP".into(),
+            resolution: "DNS".into(),
+            location: "MESH_EXTERNAL".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn the_seed_entry_from_the_form() {
+        let form = httpbin();
+        assert!(form.findings().is_empty(), "{:?}", form.findings());
+        let object = form.to_object();
+        assert_eq!(object["spec"]["hosts"][1], "www.httpbin.org");
+        assert_eq!(object["spec"]["ports"][0]["protocol"], "HTTP");
+        assert!(object["spec"].get("addresses").is_none(), "no empty lists");
+        assert!(object["spec"].get("endpoints").is_none(), "no empty lists");
+    }
+
+    #[test]
+    fn errors_point_at_form_fields() {
+        let form = ServiceEntryForm {
+            hosts: "bad..host".into(),
+            ports: "eighty http".into(),
+            ..httpbin()
+        };
+        let findings = form.findings();
+        let fields: Vec<&str> = findings.iter().map(|f| form_field(&f.field)).collect();
+        assert!(fields.contains(&"hosts"), "{fields:?}");
+        assert!(fields.contains(&"ports"), "{fields:?}");
+        assert_eq!(form_field("metadata.namespace"), "namespace");
+        assert_eq!(form_field("spec.exportTo[0]"), "export_to");
+    }
+}

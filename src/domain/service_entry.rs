@@ -1,0 +1,207 @@
+//! ServiceEntries as the pages show them: a view model read out of the stored object.
+
+use super::validation::{is_tcp_level, Finding};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// One port of a ServiceEntry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortView {
+    /// Port number.
+    pub number: i64,
+    /// Port name.
+    pub name: String,
+    /// Protocol as written (empty: sniffed).
+    pub protocol: String,
+    /// targetPort, when set.
+    pub target_port: Option<i64>,
+}
+
+impl PortView {
+    /// HTTPS, TLS and TCP traffic is opaque to the mesh: it sees only TCP-level traffic.
+    pub fn opaque_to_mesh(&self) -> bool {
+        is_tcp_level(&self.protocol)
+    }
+
+    /// `80/http (HTTP)`.
+    pub fn label(&self) -> String {
+        let protocol = if self.protocol.is_empty() {
+            "auto"
+        } else {
+            &self.protocol
+        };
+        format!("{}/{} ({protocol})", self.number, self.name)
+    }
+}
+
+/// A ServiceEntry as a table row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceEntryView {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// Hosts.
+    pub hosts: Vec<String>,
+    /// Ports.
+    pub ports: Vec<PortView>,
+    /// Resolution (NONE when unset).
+    pub resolution: String,
+    /// Location (MESH_EXTERNAL when unset).
+    pub location: String,
+    /// exportTo (empty: every namespace).
+    pub export_to: Vec<String>,
+    /// Addresses.
+    pub addresses: Vec<String>,
+    /// Number of endpoints.
+    pub endpoints: usize,
+    /// Creation time (RFC 3339), for the age column.
+    pub created: Option<String>,
+}
+
+impl ServiceEntryView {
+    /// Whether `query` (case-insensitive) is in the name or a host.
+    pub fn matches(&self, query: &str) -> bool {
+        let q = query.trim().to_lowercase();
+        q.is_empty()
+            || self.name.to_lowercase().contains(&q)
+            || self.hosts.iter().any(|h| h.to_lowercase().contains(&q))
+    }
+}
+
+fn strings(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Reads the view out of a stored object's parts.
+pub fn view_from_spec(
+    namespace: &str,
+    name: &str,
+    created: Option<String>,
+    spec: &Value,
+) -> ServiceEntryView {
+    let ports = spec
+        .get("ports")
+        .and_then(Value::as_array)
+        .map(|ports| {
+            ports
+                .iter()
+                .map(|p| PortView {
+                    number: p.get("number").and_then(Value::as_i64).unwrap_or_default(),
+                    name: p
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    protocol: p
+                        .get("protocol")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    target_port: p.get("targetPort").and_then(Value::as_i64),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    ServiceEntryView {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        hosts: strings(spec.get("hosts")),
+        ports,
+        resolution: spec
+            .get("resolution")
+            .and_then(Value::as_str)
+            .unwrap_or("NONE")
+            .to_string(),
+        location: spec
+            .get("location")
+            .and_then(Value::as_str)
+            .unwrap_or("MESH_EXTERNAL")
+            .to_string(),
+        export_to: strings(spec.get("exportTo")),
+        addresses: strings(spec.get("addresses")),
+        endpoints: spec
+            .get("endpoints")
+            .and_then(Value::as_array)
+            .map(Vec::len)
+            .unwrap_or(0),
+        created,
+    }
+}
+
+/// Everything the detail page shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceEntryDetail {
+    /// The table view.
+    pub view: ServiceEntryView,
+    /// The whole object as YAML (without managedFields).
+    pub yaml: String,
+    /// The spec as JSON, for fields the view does not summarise.
+    pub spec_json: String,
+    /// Status conditions as `type=status: message`.
+    pub conditions: Vec<String>,
+    /// What mesh-egress's validation finds in it now.
+    pub findings: Vec<Finding>,
+}
+
+/// What a delete leaves behind: enough to say what was lost and to undo it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deleted {
+    /// Namespace.
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+    /// The hosts pods no longer reach under REGISTRY_ONLY.
+    pub hosts: Vec<String>,
+}
+
+/// Human age of an RFC 3339 timestamp relative to `now` (seconds since the epoch).
+pub fn age(created_epoch: i64, now_epoch: i64) -> String {
+    let secs = (now_epoch - created_epoch).max(0);
+    match secs {
+        s if s < 120 => format!("{s}s"),
+        s if s < 7200 => format!("{}m", s / 60),
+        s if s < 172_800 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86_400),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn view_reads_the_spec_and_marks_opaque_ports() {
+        let view = view_from_spec(
+            "payments",
+            "stripe",
+            None,
+            &json!({"hosts": ["api.stripe.com"], "ports": [
+                {"number": 443, "name": "tls", "protocol": "TLS"},
+                {"number": 80, "name": "http", "protocol": "HTTP"}]}),
+        );
+        assert_eq!(view.resolution, "NONE");
+        assert_eq!(view.location, "MESH_EXTERNAL");
+        assert!(view.ports[0].opaque_to_mesh());
+        assert!(!view.ports[1].opaque_to_mesh());
+        assert_eq!(view.ports[0].label(), "443/tls (TLS)");
+        assert!(view.matches("STRIPE.com"));
+        assert!(!view.matches("github"));
+    }
+
+    #[test]
+    fn ages_read_like_kubectl() {
+        assert_eq!(age(0, 59), "59s");
+        assert_eq!(age(0, 600), "10m");
+        assert_eq!(age(0, 3 * 3600), "3h");
+        assert_eq!(age(0, 5 * 86_400), "5d");
+    }
+}

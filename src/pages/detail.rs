@@ -1,0 +1,80 @@
+use crate::api::get_service_entry;
+use crate::components::{ErrorNotice, FindingList, Live};
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+/// `/namespaces/:namespace/serviceentries/:name`: every field, conditions, validation, YAML.
+#[component]
+pub fn ServiceEntryPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = move || {
+        params.with(|p| {
+            (
+                p.get("namespace").unwrap_or_default(),
+                p.get("name").unwrap_or_default(),
+            )
+        })
+    };
+    let live = expect_context::<Live>();
+    let detail = Resource::new(
+        move || (key(), live.generation()),
+        |((namespace, name), _)| get_service_entry(namespace, name),
+    );
+    view! {
+        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || detail.get().map(|result| match result {
+                Ok(detail) => {
+                    let view = detail.view.clone();
+                    let download = format!(
+                        "data:application/yaml;charset=utf-8,{}",
+                        percent_encode(&detail.yaml)
+                    );
+                    view! {
+                        <h1>{format!("{}/{}", view.namespace, view.name)}</h1>
+                        <section class="card">
+                            <dl class="fields">
+                                <dt>"Hosts"</dt><dd data-testid="detail-hosts">{view.hosts.join(", ")}</dd>
+                                <dt>"Ports"</dt><dd>{view.ports.iter().map(|p| p.label()).collect::<Vec<_>>().join(", ")}</dd>
+                                <dt>"Resolution"</dt><dd>{view.resolution.clone()}</dd>
+                                <dt>"Location"</dt><dd>{view.location.clone()}</dd>
+                                <dt>"Addresses"</dt><dd>{view.addresses.join(", ")}</dd>
+                                <dt>"Export to"</dt><dd>{if view.export_to.is_empty() { "all namespaces".to_string() } else { view.export_to.join(", ") }}</dd>
+                                <dt>"Endpoints"</dt><dd>{view.endpoints}</dd>
+                                <dt>"Conditions"</dt><dd>{if detail.conditions.is_empty() { "none reported".to_string() } else { detail.conditions.join("; ") }}</dd>
+                            </dl>
+                        </section>
+                        <section class="card">
+                            <h2>"Validation"</h2>
+                            {if detail.findings.is_empty() {
+                                view! { <p data-testid="detail-valid">"Valid: istiod accepts it and no lint rule fires."</p> }.into_any()
+                            } else {
+                                view! { <FindingList findings=detail.findings.clone() /> }.into_any()
+                            }}
+                        </section>
+                        <section class="card">
+                            <h2>"Spec"</h2>
+                            <pre class="yaml">{detail.spec_json.clone()}</pre>
+                            <h2>"YAML"</h2>
+                            <p>
+                                <a href=download download=format!("{}.yaml", view.name) data-testid="download-yaml">"Download"</a>
+                            </p>
+                            <pre class="yaml" data-testid="detail-yaml">{detail.yaml.clone()}</pre>
+                        </section>
+                    }.into_any()
+                }
+                Err(error) => view! { <ErrorNotice error /> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+fn percent_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,42 @@
+use crate::api::list_service_entries;
+use crate::components::{ErrorNotice, Live, ServiceEntryTable};
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// `/services`: every namespace's external services, searchable by name and host.
+#[component]
+pub fn ServicesPage() -> impl IntoView {
+    let query = use_query_map();
+    let search = RwSignal::new(query.get_untracked().get("q").unwrap_or_default());
+    let live = expect_context::<Live>();
+    let entries = Resource::new(
+        move || live.generation(),
+        |_| list_service_entries(String::new()),
+    );
+    view! {
+        <h1>"External services, all namespaces"</h1>
+        <form method="get" class="filter" on:submit=|ev| ev.prevent_default()>
+            <label for="se-search">"Search names and hosts"</label>
+            <input
+                id="se-search"
+                type="search"
+                name="q"
+                data-testid="se-search"
+                prop:value=move || search.get()
+                on:input=move |ev| search.set(event_target_value(&ev))
+            />
+        </form>
+        <section class="card">
+            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || entries.get().map(|result| match result {
+                    Ok(list) => {
+                        let q = search.get();
+                        let shown: Vec<_> = list.into_iter().filter(|e| e.matches(&q)).collect();
+                        view! { <ServiceEntryTable entries=shown show_namespace=true /> }.into_any()
+                    }
+                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
+                })}
+            </Transition>
+        </section>
+    }
+}
