@@ -1,5 +1,7 @@
 //! mesh-egress: a dashboard for how an Istio service mesh reaches services outside it.
 #![forbid(unsafe_code)]
+// NB: Leptos views are deeply nested types; the create form needs more than the default.
+#![recursion_limit = "256"]
 
 pub mod api;
 pub mod app;

@@ -53,32 +53,7 @@ setsid "$ETCD_BIN" --name testenv --data-dir "$STATE_DIR/etcd-data" \
   --log-level warn > "$STATE_DIR/logs/etcd.log" 2>&1 < /dev/null &
 echo $! > "$STATE_DIR/etcd.pid"
 
-# --- kube-apiserver ---------------------------------------------------------------------------
-log "starting kube-apiserver $K8S_VERSION on $APISERVER_URL"
-setsid "$KUBE_BIN_DIR/kube-apiserver" \
-  --etcd-servers "http://127.0.0.1:$ETCD_PORT" \
-  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$APISERVER_PORT" \
-  --cert-dir "$pki" --tls-cert-file "$pki/apiserver.crt" --tls-private-key-file "$pki/apiserver.key" \
-  --client-ca-file "$pki/ca.crt" \
-  --service-account-issuer "$APISERVER_URL/" \
-  --service-account-key-file "$pki/sa.key" --service-account-signing-key-file "$pki/sa.key" \
-  --token-auth-file "$STATE_DIR/tokens.csv" \
-  --authorization-mode RBAC --service-cluster-ip-range 10.0.0.0/24 \
-  --disable-admission-plugins ServiceAccount --allow-privileged=true \
-  --endpoint-reconciler-type none \
-  > "$STATE_DIR/logs/kube-apiserver.log" 2>&1 < /dev/null &
-echo $! > "$STATE_DIR/kube-apiserver.pid"
-
-for _ in $(seq 1 120); do
-  ready && break
-  if ! alive "$STATE_DIR/kube-apiserver.pid"; then
-    log "kube-apiserver exited; last lines of $STATE_DIR/logs/kube-apiserver.log:"
-    tail -n 20 "$STATE_DIR/logs/kube-apiserver.log" >&2
-    exit 1
-  fi
-  sleep 0.5
-done
-ready || { log "kube-apiserver is not ready after 60 s; see $STATE_DIR/logs/kube-apiserver.log"; exit 1; }
+"$TESTENV_DIR/start-apiserver.sh"
 
 write_kubeconfig() { # file user token
   cat > "$1" <<KUBECONFIG

@@ -55,6 +55,7 @@ pub fn CreatePage() -> impl IntoView {
                 <span data-testid=format!("form-errors-{field}")>{field_errors(field)}</span>
             </label>
         }
+        .into_any()
     };
     let text_area = move |field: &'static str,
                           label: &'static str,
@@ -77,6 +78,7 @@ pub fn CreatePage() -> impl IntoView {
                 <span data-testid=format!("form-errors-{field}")>{field_errors(field)}</span>
             </label>
         }
+        .into_any()
     };
     let select = move |field: &'static str,
                        label: &'static str,
@@ -102,6 +104,7 @@ pub fn CreatePage() -> impl IntoView {
                 <span data-testid=format!("form-errors-{field}")>{field_errors(field)}</span>
             </label>
         }
+        .into_any()
     };
     let created = move || {
         create_form

@@ -1,0 +1,124 @@
+import { expect, test } from "@playwright/test";
+import * as path from "path";
+import { execFileSync } from "child_process";
+import { CreatePage, NamespacePage } from "./fixtures/namespace_page";
+import { kubectl, kubectlApply, randomName } from "./fixtures/kubectl";
+
+const httpbin = (ns: string) => `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: httpbin.org
+  namespace: ${ns}
+  labels: {app: httpbin}
+  annotations: {owner: platform-team}
+spec:
+  hosts: [httpbin.org, www.httpbin.org]
+  ports:
+  - {number: 80, name: http, protocol: HTTP}
+  resolution: DNS
+  location: MESH_EXTERNAL
+`;
+
+function getEntry(ns: string, name: string): { status: number; spec?: unknown; labels?: unknown; annotations?: unknown } {
+  try {
+    const object = JSON.parse(kubectl("get", "serviceentry", name, "-n", ns, "-o", "json"));
+    return { status: 0, spec: object.spec, labels: object.metadata.labels, annotations: object.metadata.annotations };
+  } catch (error) {
+    return { status: 1 };
+  }
+}
+
+test("the seed flow: kubectl apply appears live; delete in the UI; undo restores it", async ({ page }) => {
+  const ns = randomName("e2e-seed");
+  kubectl("create", "namespace", ns);
+  const nsPage = new NamespacePage(page);
+  await nsPage.goto(ns);
+  await expect(page.getByTestId("no-entries")).toBeVisible();
+
+  kubectlApply(httpbin(ns));
+  const before = getEntry(ns, "httpbin.org");
+  // Pushed to the open page: no reload.
+  await expect(nsPage.row(ns, "httpbin.org")).toBeVisible({ timeout: 2_000 });
+  await expect(nsPage.row(ns, "httpbin.org")).toContainText("httpbin.org, www.httpbin.org");
+
+  // The server-rendered HTML has it too.
+  const html = await (await page.request.get(`/namespaces/${ns}`)).text();
+  expect(html).toContain("www.httpbin.org");
+
+  await nsPage.delete("httpbin.org");
+  await expect(nsPage.deletedNotice).toContainText("Pods no longer reach httpbin.org, www.httpbin.org");
+  expect(getEntry(ns, "httpbin.org").status).not.toBe(0);
+  await expect(nsPage.row(ns, "httpbin.org")).toHaveCount(0);
+
+  await nsPage.undo.click();
+  await expect(nsPage.row(ns, "httpbin.org")).toBeVisible();
+  const after = getEntry(ns, "httpbin.org");
+  expect(after.status).toBe(0);
+  expect(after.spec).toEqual(before.spec);
+  expect(after.labels).toEqual(before.labels);
+  expect(after.annotations).toEqual(before.annotations);
+});
+
+test("create from the form, with field errors as you type", async ({ page }) => {
+  const ns = randomName("e2e-form");
+  kubectl("create", "namespace", ns);
+  const create = new CreatePage(page);
+  await create.goto(ns);
+  await create.field("name").fill("stripe-api");
+  await create.field("hosts").fill("bad..host");
+  await expect(create.errors("hosts")).toContainText("invalid");
+  await create.field("hosts").fill("api.stripe.com");
+  await expect(create.errors("hosts")).toBeEmpty();
+  await create.field("ports").fill("443 tls TLS");
+  await create.submitForm();
+  await expect(page.getByTestId("created")).toContainText(`${ns}/stripe-api`);
+  const entry = getEntry(ns, "stripe-api");
+  expect(entry.status).toBe(0);
+  expect(entry.spec).toEqual({
+    hosts: ["api.stripe.com"],
+    ports: [{ number: 443, name: "tls", protocol: "TLS" }],
+    resolution: "DNS",
+    location: "MESH_EXTERNAL",
+  });
+});
+
+test("an invalid entry is refused with field errors and nothing is written", async ({ page }) => {
+  const ns = randomName("e2e-invalid");
+  kubectl("create", "namespace", ns);
+  const create = new CreatePage(page);
+  await create.goto(ns);
+  await create.submitYaml(`
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata: {name: broken}
+spec:
+  hosts: [bad..host]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+`);
+  await expect(page.getByTestId("error")).toContainText("nothing was written");
+  await expect(page.locator('[data-field="spec.hosts[0]"]')).toBeVisible();
+  expect(getEntry(ns, "broken").status).not.toBe(0);
+
+  await create.submitYaml(httpbin(ns));
+  await expect(page.getByTestId("created")).toContainText(`${ns}/httpbin.org`);
+  expect(getEntry(ns, "httpbin.org").status).toBe(0);
+});
+
+test("the lost-connection notice appears when the apiserver stops and clears when it is back", async ({ page }) => {
+  test.setTimeout(90_000);
+  const testenv = path.resolve(__dirname, "../../testenv");
+  const nsPage = new NamespacePage(page);
+  await nsPage.goto("smm-demo");
+  await expect(nsPage.connectionLost).toHaveCount(0);
+  execFileSync(path.join(testenv, "stop-apiserver.sh"));
+  try {
+    await expect(nsPage.connectionLost).toBeVisible({ timeout: 20_000 });
+    await expect(nsPage.connectionLost).toContainText("cannot reach the Kubernetes API server");
+  } finally {
+    execFileSync(path.join(testenv, "start-apiserver.sh"));
+  }
+  await expect(nsPage.connectionLost).toHaveCount(0, { timeout: 60_000 });
+  await expect(nsPage.row("smm-demo", "httpbin.org")).toBeVisible();
+});
