@@ -41,3 +41,7 @@ build_kube
 build_etcd
 module_file istio.io/api "$ISTIO_API_VERSION" kubernetes/customresourcedefinitions.gen.yaml \
   "$CRD_DIR/istio-$ISTIO_API_VERSION.yaml"
+if [ "$TESTENV_CRDS" = smm ] && [ ! -s "$ISTIO_CRD_FILE" ]; then
+  (cd "$TESTENV_DIR/kube" && go run ./smmcrds "$CRD_DIR/istio-$ISTIO_API_VERSION.yaml" "$ISTIO_CRD_FILE.tmp")
+  mv "$ISTIO_CRD_FILE.tmp" "$ISTIO_CRD_FILE"
+fi

@@ -25,3 +25,12 @@ export GOFLAGS=${GOFLAGS:--buildvcs=false}
 export CGO_ENABLED=0
 
 log() { printf 'testenv: %s\n' "$*" >&2; }
+
+# The CRD set: "istio" (Istio's current CRDs: networking.istio.io v1, v1beta1, v1alpha3) or
+# "smm" (as Service Mesh Manager's Istio 1.17 serves them: v1beta1 and v1alpha3, no v1).
+TESTENV_CRDS=${TESTENV_CRDS:-istio}
+case "$TESTENV_CRDS" in
+  istio) ISTIO_CRD_FILE=$CRD_DIR/istio-$ISTIO_API_VERSION.yaml ;;
+  smm) ISTIO_CRD_FILE=$CRD_DIR/istio-$ISTIO_API_VERSION-smm.yaml ;;
+  *) echo "testenv: TESTENV_CRDS must be istio or smm, not $TESTENV_CRDS" >&2; exit 2 ;;
+esac

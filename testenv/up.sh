@@ -80,8 +80,8 @@ write_kubeconfig "$STATE_DIR/kubeconfig-dev" dev "$(cat "$STATE_DIR/tokens/dev")
 export KUBECONFIG=$KUBECONFIG_FILE
 
 # --- CRDs: create (two exceed client-side apply's 256 KiB annotation) and wait for them ---------
-log "installing Istio $ISTIO_API_VERSION CRDs and the IstioControlPlane CRD"
-"$KUBECTL" apply --server-side --field-manager testenv -f "$CRD_DIR/istio-$ISTIO_API_VERSION.yaml" >/dev/null
+log "installing Istio $ISTIO_API_VERSION CRDs ($TESTENV_CRDS set) and the IstioControlPlane CRD"
+"$KUBECTL" apply --server-side --field-manager testenv -f "$ISTIO_CRD_FILE" >/dev/null
 "$KUBECTL" apply --server-side --field-manager testenv -f "$TESTENV_DIR/manifests/istiocontrolplane-crd.yaml" >/dev/null
 "$KUBECTL" wait --for condition=Established --timeout 60s crd --all >/dev/null
 "$KUBECTL" apply --server-side --field-manager testenv -f "$TESTENV_DIR/manifests/rbac.yaml" >/dev/null

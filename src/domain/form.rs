@@ -25,7 +25,8 @@ pub struct ServiceEntryForm {
     /// Addresses, one per line.
     #[serde(default)]
     pub addresses: String,
-    /// Endpoints, one per line: `ADDRESS [PORT_NAME=PORT ...]`.
+    /// Endpoints, one per line: `ADDRESS [PORT_NAME=PORT ...] [network=N] [locality=L]
+    /// [weight=W] [label:KEY=VALUE ...]`.
     #[serde(default)]
     pub endpoints: String,
     /// exportTo, one per line.
@@ -88,29 +89,67 @@ impl ServiceEntryForm {
         (ports, errors)
     }
 
+    /// Reads the endpoint lines: `ADDRESS [PORT_NAME=PORT ...] [network=N] [locality=L]
+    /// [weight=W] [label:KEY=VALUE ...]`.
     fn endpoint_values(&self) -> (Vec<Value>, Vec<Finding>) {
         let mut endpoints = Vec::new();
         let mut errors = Vec::new();
         for (line, text) in lines(&self.endpoints) {
             let mut parts = text.split_whitespace();
             let address = parts.next().unwrap_or_default();
+            let mut endpoint = Map::new();
+            if !address.contains('=') {
+                endpoint.insert("address".into(), json!(address));
+            } else {
+                // A line may start with a setting: an endpoint reached through a network.
+                parts = text.split_whitespace();
+            }
             let mut ports = Map::new();
+            let mut labels = Map::new();
             for part in parts {
-                match part.split_once('=').map(|(n, p)| (n, p.parse::<i64>())) {
-                    Some((name, Ok(port))) => {
-                        ports.insert(name.to_string(), json!(port));
-                    }
-                    _ => errors.push(error(
+                let Some((key, value)) = part.split_once('=') else {
+                    errors.push(error(
                         "endpoints",
-                        format!("line {line}: write ADDRESS [PORT_NAME=PORT ...], not {part:?}"),
-                    )),
+                        format!("line {line}: {part:?} is not KEY=VALUE"),
+                    ));
+                    continue;
+                };
+                match key {
+                    "network" | "locality" => {
+                        endpoint.insert(key.into(), json!(value));
+                    }
+                    "weight" => match value.parse::<i64>() {
+                        Ok(weight) => {
+                            endpoint.insert("weight".into(), json!(weight));
+                        }
+                        Err(_) => errors.push(error(
+                            "endpoints",
+                            format!("line {line}: weight {value:?} is not a number"),
+                        )),
+                    },
+                    _ => match key.strip_prefix("label:") {
+                        Some(label) => {
+                            labels.insert(label.to_string(), json!(value));
+                        }
+                        None => match value.parse::<i64>() {
+                            Ok(port) => {
+                                ports.insert(key.to_string(), json!(port));
+                            }
+                            Err(_) => errors.push(error(
+                                "endpoints",
+                                format!("line {line}: port {key}={value:?} is not a number"),
+                            )),
+                        },
+                    },
                 }
             }
-            let mut endpoint = json!({"address": address});
             if !ports.is_empty() {
-                endpoint["ports"] = Value::Object(ports);
+                endpoint.insert("ports".into(), Value::Object(ports));
             }
-            endpoints.push(endpoint);
+            if !labels.is_empty() {
+                endpoint.insert("labels".into(), Value::Object(labels));
+            }
+            endpoints.push(Value::Object(endpoint));
         }
         (endpoints, errors)
     }
@@ -219,6 +258,36 @@ mod tests {
         assert_eq!(object["spec"]["ports"][0]["protocol"], "HTTP");
         assert!(object["spec"].get("addresses").is_none(), "no empty lists");
         assert!(object["spec"].get("endpoints").is_none(), "no empty lists");
+    }
+
+    #[test]
+    fn endpoint_lines_carry_every_endpoint_field() {
+        let form = ServiceEntryForm {
+            hosts: "db.example.com".into(),
+            ports: "5432 tcp-pg TCP".into(),
+            resolution: "STATIC".into(),
+            addresses: "192.0.2.10".into(),
+            endpoints: "192.0.2.10 tcp-pg=6432 network=net1 locality=eu/west weight=3 label:tier=db\nnetwork=net2".into(),
+            ..httpbin()
+        };
+        let object = form.to_object();
+        let first = &object["spec"]["endpoints"][0];
+        assert_eq!(first["address"], "192.0.2.10");
+        assert_eq!(first["ports"]["tcp-pg"], 6432);
+        assert_eq!(first["network"], "net1");
+        assert_eq!(first["locality"], "eu/west");
+        assert_eq!(first["weight"], 3);
+        assert_eq!(first["labels"]["tier"], "db");
+        let second = &object["spec"]["endpoints"][1];
+        assert!(second.get("address").is_none());
+        assert_eq!(second["network"], "net2");
+        assert!(
+            form.findings()
+                .iter()
+                .all(|f| f.severity != Severity::Error),
+            "{:?}",
+            form.findings()
+        );
     }
 
     #[test]

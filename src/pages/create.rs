@@ -139,7 +139,7 @@ pub fn CreatePage() -> impl IntoView {
                 {select("resolution", "Resolution", &["DNS", "STATIC", "NONE", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"], |f| f.resolution.clone(), |f, v| f.resolution = v)}
                 {select("location", "Location", &["MESH_EXTERNAL", "MESH_INTERNAL"], |f| f.location.clone(), |f, v| f.location = v)}
                 {text_area("addresses", "Addresses", "optional, one per line", |f| f.addresses.clone(), |f, v| f.addresses = v)}
-                {text_area("endpoints", "Endpoints", "optional, one per line: ADDRESS [PORT_NAME=PORT ...]", |f| f.endpoints.clone(), |f, v| f.endpoints = v)}
+                {text_area("endpoints", "Endpoints", "optional, one per line: ADDRESS [PORT_NAME=PORT] [network=N] [locality=L] [weight=W] [label:KEY=VALUE]", |f| f.endpoints.clone(), |f, v| f.endpoints = v)}
                 {text_area("export_to", "Export to", "optional: namespaces, . or *", |f| f.export_to.clone(), |f, v| f.export_to = v)}
                 {text_area("subject_alt_names", "Subject alt names", "optional", |f| f.subject_alt_names.clone(), |f, v| f.subject_alt_names = v)}
                 <button type="submit" data-testid="create-submit">"Create"</button>

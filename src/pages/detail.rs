@@ -56,6 +56,8 @@ pub fn ServiceEntryPage() -> impl IntoView {
                             <pre class="yaml">{detail.spec_json.clone()}</pre>
                             <h2>"YAML"</h2>
                             <p>
+                                <CopyButton text=detail.yaml.clone() />
+                                " "
                                 <a href=download download=format!("{}.yaml", view.name) data-testid="download-yaml">"Download"</a>
                             </p>
                             <pre class="yaml" data-testid="detail-yaml">{detail.yaml.clone()}</pre>
@@ -65,6 +67,26 @@ pub fn ServiceEntryPage() -> impl IntoView {
                 Err(error) => view! { <ErrorNotice error /> }.into_any(),
             })}
         </Transition>
+    }
+}
+
+/// Copies `text` to the clipboard (needs WASM; the YAML stays selectable without it).
+#[component]
+fn CopyButton(text: String) -> impl IntoView {
+    let copied = RwSignal::new(false);
+    let on_click = move |_| {
+        #[cfg(feature = "hydrate")]
+        {
+            let _ = window().navigator().clipboard().write_text(&text);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = &text;
+        copied.set(true);
+    };
+    view! {
+        <button type="button" data-testid="copy-yaml" on:click=on_click>
+            {move || if copied.get() { "Copied" } else { "Copy YAML" }}
+        </button>
     }
 }
 
