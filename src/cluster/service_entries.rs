@@ -26,6 +26,16 @@ impl ServiceEntryCache {
         self.status.clone()
     }
 
+    /// How many ServiceEntries the cache holds.
+    pub fn len(&self) -> usize {
+        self.store.get().map(|s| s.state().len()).unwrap_or(0)
+    }
+
+    /// Whether the cache holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Every cached ServiceEntry, once the first list has arrived.
     fn objects(&self) -> Option<Vec<Arc<DynamicObject>>> {
         if !self.status.borrow().synced {
@@ -160,6 +170,7 @@ impl Cluster {
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "ServiceEntry watch failed; retrying");
+                        crate::metrics::metrics().apiserver_error();
                         let message = match &e {
                             watcher::Error::InitialListFailed(source)
                             | watcher::Error::WatchStartFailed(source)

@@ -1,0 +1,139 @@
+//! The HTTP server without a socket (`router` + `oneshot`): health, readiness, metrics.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use common::kubeconfig;
+use leptos::prelude::LeptosOptions;
+use mesh_egress::cluster::{Cluster, ConnectOptions};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+fn options() -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("mesh-egress")
+        .site_root("target/site")
+        .build()
+}
+
+async fn router_for(kubeconfig: std::path::PathBuf) -> axum::Router {
+    let cluster = Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig),
+        istio_namespace: "istio-system".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("client");
+    mesh_egress::server::router(options(), Arc::new(Ok(cluster)))
+}
+
+async fn get(router: &axum::Router, path: &str) -> (StatusCode, String) {
+    let response = router
+        .clone()
+        .oneshot(Request::get(path).body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// A sample's value, for a metric line that starts with `prefix`.
+fn sample(text: &str, prefix: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(prefix))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// Every line is a comment or `name{labels} value` with a numeric value.
+fn assert_prometheus_text(text: &str) {
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (series, value) = line.rsplit_once(' ').expect("series and value");
+        assert!(value.parse::<f64>().is_ok(), "numeric value in {line:?}");
+        let name_end = series.find('{').unwrap_or(series.len());
+        let name = &series[..name_end];
+        assert!(
+            name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+            "metric name in {line:?}"
+        );
+        if name_end < series.len() {
+            assert!(series.ends_with('}'), "closed labels in {line:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_is_503_until_the_cache_syncs_and_while_the_cluster_is_unreachable() {
+    let dir = std::env::temp_dir().join(format!("mesh-egress-ready-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let unreachable = dir.join("kubeconfig");
+    std::fs::write(
+        &unreachable,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: https://127.0.0.1:1\n\
+         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u}\n\
+         current-context: gone\n",
+    )
+    .expect("write");
+    let router = router_for(unreachable).await;
+    let (status, body) = get(&router, "/readyz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(
+        get(&router, "/healthz").await.0,
+        StatusCode::OK,
+        "alive all the same"
+    );
+
+    let router = router_for(kubeconfig()).await;
+    let started = Instant::now();
+    loop {
+        let (status, body) = get(&router, "/readyz").await;
+        if status == StatusCode::OK {
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "ready once synced: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_parse_as_prometheus_text_and_move_with_requests() {
+    let router = router_for(kubeconfig()).await;
+    let (status, before) = get(&router, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_prometheus_text(&before);
+    let series = "mesh_egress_http_requests_total{route=\"/api/outbound_policy\",method=\"POST\",status=\"200\"}";
+    let count_before = sample(&before, series);
+    for _ in 0..2 {
+        let response = router
+            .clone()
+            .oneshot(
+                Request::post("/api/outbound_policy")
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("response");
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let (_, after) = get(&router, "/metrics").await;
+    assert_prometheus_text(&after);
+    assert_eq!(sample(&after, series), count_before + 2.0, "{after}");
+    assert!(after.contains(
+        "mesh_egress_http_request_duration_seconds_bucket{route=\"/api/outbound_policy\""
+    ));
+    assert!(after.contains("# TYPE mesh_egress_cached_service_entries gauge"));
+}
