@@ -137,3 +137,135 @@ async fn metrics_parse_as_prometheus_text_and_move_with_requests() {
     ));
     assert!(after.contains("# TYPE mesh_egress_cached_service_entries gauge"));
 }
+
+async fn post_policy(
+    router: &axum::Router,
+    mode: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut request = Request::post("/api/set_outbound_policy")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("host", "127.0.0.1:3000");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = router
+        .clone()
+        .oneshot(
+            request
+                .body(Body::from(format!("mode={mode}")))
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    let status = response.status();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .expect("body");
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cross_origin_writes_are_refused_and_change_nothing() {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, PostParams};
+    let ns = common::TestNamespace::new("csrf").await;
+    let config_maps = Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name);
+    config_maps
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "istio"},
+                "data": {"mesh": "trustDomain: cluster.local\n"}
+            }))
+            .expect("ConfigMap"),
+        )
+        .await
+        .expect("create");
+    let cluster = Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig()),
+        istio_namespace: ns.name.clone(),
+        ..Default::default()
+    })
+    .await
+    .expect("client");
+    let router = mesh_egress::server::router(options(), Arc::new(Ok(cluster)));
+    let mesh = || async {
+        config_maps
+            .get("istio")
+            .await
+            .expect("get")
+            .data
+            .expect("data")["mesh"]
+            .clone()
+    };
+    let before = mesh().await;
+
+    for headers in [
+        vec![("origin", "https://evil.example")],
+        vec![
+            ("sec-fetch-site", "cross-site"),
+            ("origin", "https://evil.example"),
+        ],
+        vec![("sec-fetch-site", "same-site")],
+    ] {
+        let (status, body) = post_policy(&router, "REGISTRY_ONLY", &headers).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{headers:?}: {body}");
+        assert!(body.contains("cross-origin request refused"), "{body}");
+        assert_eq!(mesh().await, before, "nothing changed for {headers:?}");
+    }
+
+    // The dashboard's own pages, and non-browser clients, pass.
+    let (status, body) = post_policy(
+        &router,
+        "REGISTRY_ONLY",
+        &[
+            ("sec-fetch-site", "same-origin"),
+            ("origin", "http://127.0.0.1:3000"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (status, body) = post_policy(&router, "ALLOW_ANY", &[]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(mesh().await.contains("ALLOW_ANY"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_nonce_csp_and_the_security_headers() {
+    let router = router_for(kubeconfig()).await;
+    let response = router
+        .clone()
+        .oneshot(Request::get("/").body(Body::empty()).expect("request"))
+        .await
+        .expect("response");
+    let headers = response.headers().clone();
+    let csp = headers
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .expect("CSP")
+        .to_string();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a nonce in script-src")
+        .to_string();
+    assert_eq!(
+        headers.get("x-content-type-options").expect("nosniff"),
+        "nosniff"
+    );
+    assert!(headers.get("referrer-policy").is_some());
+    let body = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .expect("body");
+    let html = String::from_utf8_lossy(&body);
+    let scripts = html.matches("<script").count();
+    let with_nonce = html.matches(&format!("nonce=\"{nonce}\"")).count();
+    assert!(scripts > 0);
+    assert!(
+        with_nonce >= scripts,
+        "every inline script carries the nonce: {scripts} scripts, {with_nonce} nonces"
+    );
+}

@@ -21,8 +21,14 @@ test("lists smm-demo with its one external service", async ({ page }) => {
 });
 
 test("hydrates: the filter narrows the table as you type", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
   const home = new HomePage(page);
-  await home.goto();
+  const response = await page.goto("/");
+  // The page's CSP allows its own scripts by nonce, and hydration still works under it.
+  expect(response?.headers()["content-security-policy"]).toContain("'nonce-");
   await home.waitForHydration();
   await expect(home.row("payments")).toBeVisible();
   await home.filter.fill("smm");
@@ -32,6 +38,7 @@ test("hydrates: the filter narrows the table as you type", async ({ page }) => {
   expect(page.url()).not.toContain("q=");
   await home.filter.fill("no-such-namespace");
   await expect(home.noMatch).toBeVisible();
+  expect(errors, "no console errors (CSP violations, 404s)").toEqual([]);
 });
 
 test("without JavaScript the filter form still works", async ({ browser }) => {
