@@ -1,7 +1,9 @@
 //! The HTML shell, the `<App/>` component and its routes.
 
-use crate::components::{provide_live, LiveBanner};
-use crate::pages::{CreatePage, HomePage, NamespacePage, ServiceEntryPage, ServicesPage};
+use crate::components::{provide_live, LiveBanner, SessionBadge};
+use crate::pages::{
+    CreatePage, HomePage, LoginPage, NamespacePage, ServiceEntryPage, ServicesPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::{
@@ -52,6 +54,7 @@ pub fn App() -> impl IntoView {
                     <A href="/new">"Register"</A>
                 </nav>
                 <span class="tagline">"How your Istio mesh reaches the outside world"</span>
+                <SessionBadge />
             </header>
             <LiveBanner />
             <main data-hydrated=move || hydrated.get().to_string()>
@@ -61,6 +64,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("services") view=ServicesPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("new") view=CreatePage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
                     <Route
                         path=(StaticSegment("namespaces"), ParamSegment("namespace"))
                         view=NamespacePage

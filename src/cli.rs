@@ -191,7 +191,7 @@ pub async fn outbound_traffic_policy(cluster: &ClusterArgs, args: &PolicyArgs) -
 }
 
 /// Options of `serve`.
-#[derive(Debug, Clone, Default, Args)]
+#[derive(Debug, Clone, Parser)]
 pub struct ServeArgs {
     /// Address to listen on (default: LEPTOS_SITE_ADDR, else 127.0.0.1:3000).
     #[arg(long)]
@@ -200,11 +200,75 @@ pub struct ServeArgs {
     /// port acts with this server's cluster identity. Logged as a warning.
     #[arg(long)]
     pub allow_unauthenticated: bool,
+    /// How users are identified: local (the kubeconfig's identity, loopback only), token
+    /// (users sign in with a Kubernetes bearer token) or proxy (a trusted authenticating
+    /// proxy names the user in a header; the server impersonates them).
+    #[arg(long, value_enum, default_value_t = AuthArg::Local)]
+    pub auth: AuthArg,
+    /// Mark the session cookie Secure (served over TLS, directly or behind a proxy).
+    #[arg(long)]
+    pub secure_cookies: bool,
+    /// 32 random bytes that seal session cookies, shared by replicas (default: a fresh key
+    /// per start, so sessions end with a restart).
+    #[arg(long)]
+    pub session_key_file: Option<PathBuf>,
+    /// With --auth proxy: the header naming the user.
+    #[arg(long, default_value = "X-Forwarded-User")]
+    pub proxy_user_header: String,
+    /// With --auth proxy: the header with the user's groups, comma-separated.
+    #[arg(long, default_value = "X-Forwarded-Groups")]
+    pub proxy_groups_header: String,
+}
+
+/// The `--auth` choices.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthArg {
+    /// The server's identity for everyone; loopback only.
+    #[default]
+    Local,
+    /// Sign in with a bearer token.
+    Token,
+    /// Impersonate the user a trusted proxy names.
+    Proxy,
+}
+
+impl ServeArgs {
+    /// The auth mode these options ask for.
+    pub fn auth_mode(&self) -> Result<crate::auth::AuthMode, String> {
+        use crate::auth::{AuthMode, SessionKeys};
+        Ok(match self.auth {
+            AuthArg::Local => AuthMode::Local,
+            AuthArg::Token => {
+                let sessions =
+                    match &self.session_key_file {
+                        Some(path) => {
+                            let bytes = std::fs::read(path)
+                                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                            let key: [u8; 32] =
+                                bytes.get(..32).and_then(|b| b.try_into().ok()).ok_or_else(
+                                    || format!("{} must hold at least 32 bytes", path.display()),
+                                )?;
+                            SessionKeys::from_key(&key)
+                        }
+                        None => SessionKeys::random(),
+                    };
+                AuthMode::Token {
+                    sessions,
+                    secure_cookies: self.secure_cookies,
+                }
+            }
+            AuthArg::Proxy => AuthMode::Proxy {
+                user_header: self.proxy_user_header.to_ascii_lowercase(),
+                groups_header: Some(self.proxy_groups_header.to_ascii_lowercase()),
+            },
+        })
+    }
 }
 
 /// Local mode binds loopback only: anyone who reaches another address would act with this
 /// server's identity. Other addresses need `--allow-unauthenticated`.
 pub fn check_bind(addr: SocketAddr, allow_unauthenticated: bool) -> Result<(), String> {
+    // Shared modes identify every user, so any address is fine there; callers pass `true`.
     if addr.ip().is_loopback() || allow_unauthenticated {
         Ok(())
     } else {

@@ -21,6 +21,12 @@ pub enum AppError {
         /// What failed, in words.
         detail: String,
     },
+    /// Nobody is signed in (shared mode), or the session ended.
+    #[error("sign in first: {message}")]
+    Unauthenticated {
+        /// What is missing.
+        message: String,
+    },
     /// The API server refused the caller's identity or permissions.
     #[error("forbidden: {message}")]
     Forbidden {
@@ -74,6 +80,7 @@ impl AppError {
         match self {
             Self::Invalid { .. } => 400,
             Self::Rejected { .. } => 422,
+            Self::Unauthenticated { .. } => 401,
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
             Self::Conflict { .. } => 409,
@@ -96,6 +103,9 @@ impl AppError {
             ),
             Self::Forbidden { .. } => {
                 Some("Ask a cluster administrator for the RBAC permission named above.")
+            }
+            Self::Unauthenticated { .. } => {
+                Some("Sign in with a Kubernetes bearer token at /login.")
             }
             _ => None,
         }

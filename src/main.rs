@@ -22,7 +22,7 @@ async fn main() -> std::process::ExitCode {
         mesh_egress::cli::LogFormat::Json => logs.json().init(),
     }
     let result = match cli.command {
-        None => serve(&cli.cluster, ServeArgs::default()).await,
+        None => serve(&cli.cluster, ServeArgs::parse_from(["serve"])).await,
         Some(Command::Serve(args)) => serve(&cli.cluster, args).await,
         Some(Command::Validate(args)) => Ok(mesh_egress::cli::validate(&args)),
         Some(Command::OutboundTrafficPolicy(args))
@@ -57,8 +57,11 @@ async fn serve(
         leptos_options.site_addr = addr;
     }
     let addr = leptos_options.site_addr;
-    mesh_egress::cli::check_bind(addr, args.allow_unauthenticated).map_err(anyhow::Error::msg)?;
-    if !addr.ip().is_loopback() {
+    let auth = args.auth_mode().map_err(anyhow::Error::msg)?;
+    mesh_egress::cli::check_bind(addr, args.allow_unauthenticated || auth.is_shared())
+        .map_err(anyhow::Error::msg)?;
+    tracing::info!(mode = auth.name(), "user identification");
+    if !addr.ip().is_loopback() && !auth.is_shared() {
         tracing::warn!(
             %addr,
             "serving without sign-in on a non-loopback address: everyone who reaches it acts \
@@ -77,7 +80,8 @@ async fn serve(
             Err(error)
         }
     };
-    let app = mesh_egress::server::router(leptos_options, Arc::new(cluster));
+    let app =
+        mesh_egress::server::router_with_auth(leptos_options, Arc::new(cluster), Arc::new(auth));
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

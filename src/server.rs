@@ -2,6 +2,7 @@
 
 use crate::api::ssr::ClusterState;
 use crate::app::{shell, App};
+use crate::auth::AuthMode;
 use crate::domain::LiveStatus;
 use crate::metrics::metrics;
 use axum::extract::{MatchedPath, Request};
@@ -14,12 +15,22 @@ use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::convert::Infallible;
+use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
 
-/// The whole HTTP application: pages, server functions, the live event stream and static
-/// files.
+/// The whole HTTP application in local mode (the server's identity for everyone).
 pub fn router(leptos_options: LeptosOptions, cluster: ClusterState) -> Router {
+    router_with_auth(leptos_options, cluster, Arc::new(AuthMode::Local))
+}
+
+/// The whole HTTP application: pages, server functions, the live event stream, health,
+/// metrics and static files, with users identified as `auth` says.
+pub fn router_with_auth(
+    leptos_options: LeptosOptions,
+    cluster: ClusterState,
+    auth: Arc<AuthMode>,
+) -> Router {
     let routes = generate_route_list(App);
     let cache = cluster
         .as_ref()
@@ -33,6 +44,7 @@ pub fn router(leptos_options: LeptosOptions, cluster: ClusterState) -> Router {
     };
     let context = move || {
         provide_context(cluster.clone());
+        provide_context(auth.clone());
         // A fresh nonce per page: the only inline scripts allowed are Leptos's own.
         leptos::nonce::provide_nonce();
     };

@@ -2,10 +2,12 @@
 //! hands the rest of the crate domain types.
 
 pub mod error;
+mod identity;
 mod policy;
 mod service_entries;
 
 pub use error::ClusterError;
+pub use identity::Change;
 pub use policy::FIELD_MANAGER;
 pub use service_entries::ServiceEntryCache;
 
@@ -41,6 +43,8 @@ const NETWORKING_GROUP: &str = "networking.istio.io";
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
+    config: Config,
+    identity: std::sync::Arc<OnceCell<String>>,
     server: String,
     istio_namespace: String,
     revision: Option<String>,
@@ -74,9 +78,12 @@ impl Cluster {
         };
         let server = config.cluster_url.to_string();
         let server = server.trim_end_matches('/').to_string();
-        let client = Client::try_from(config).map_err(|e| ClusterError::Config(e.to_string()))?;
+        let client =
+            Client::try_from(config.clone()).map_err(|e| ClusterError::Config(e.to_string()))?;
         Ok(Self {
             client,
+            config,
+            identity: Default::default(),
             server,
             istio_namespace: options.istio_namespace.clone(),
             revision: options.revision.clone(),
@@ -220,6 +227,7 @@ impl Cluster {
             policy,
             namespaces: summaries,
             registered_hosts: hosts.len(),
+            policy_access: crate::domain::access::Access::Allowed,
         })
     }
 }

@@ -236,6 +236,14 @@ impl Cluster {
         Ok(views)
     }
 
+    /// The apiVersion ServiceEntries are served at here (for audit Events).
+    pub async fn service_entry_api_version(&self) -> String {
+        self.service_entry_resource()
+            .await
+            .map(|r| r.api_version)
+            .unwrap_or_else(|_| "networking.istio.io/v1".to_string())
+    }
+
     async fn service_entry_api(&self, namespace: &str) -> Result<Api<DynamicObject>, ClusterError> {
         let resource = self.service_entry_resource().await?;
         Ok(Api::namespaced_with(

@@ -9,6 +9,7 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
         AppError::Rejected { findings } => Some(findings.clone()),
         _ => None,
     };
+    let sign_in = matches!(error, AppError::Unauthenticated { .. });
     let title = if findings.is_some() {
         "Refused: nothing was written.".to_string()
     } else {
@@ -19,6 +20,7 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
             <p class="notice-title">{title}</p>
             {findings.map(|findings| view! { <FindingList findings /> })}
             {hint.map(|h| view! { <p class="notice-hint">{h}</p> })}
+            {sign_in.then(|| view! { <p><a href="/login" data-testid="sign-in-link">"Sign in"</a></p> })}
         </div>
     }
 }

@@ -1,6 +1,7 @@
 //! The pure core: no kube, no leptos, no I/O. Everything here compiles for wasm32 too, so the
 //! browser and the server share one judgement.
 
+pub mod access;
 pub mod form;
 pub mod manifest;
 pub mod overview;

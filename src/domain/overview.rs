@@ -31,6 +31,8 @@ pub struct Overview {
     /// Distinct hosts registered by all ServiceEntries: what pods still reach under
     /// REGISTRY_ONLY.
     pub registered_hosts: usize,
+    /// Whether the acting user may switch the policy (and why not).
+    pub policy_access: super::access::Access,
 }
 
 impl Overview {
@@ -93,6 +95,7 @@ mod tests {
             policy: PolicyReport::NoSource { looked_for: vec![] },
             namespaces: vec![ns("a", 2), ns("b", 0), ns("c", 3)],
             registered_hosts: 7,
+            policy_access: crate::domain::access::Access::Allowed,
         };
         assert_eq!(overview.registered_totals(), (5, 2));
     }

@@ -64,6 +64,7 @@ fn OverviewView(
             cluster=overview.cluster.clone()
             registered_hosts=overview.registered_hosts
             namespaces_with_entries
+            access=overview.policy_access.clone()
             set_policy
         />
         <section class="card">
@@ -132,6 +133,7 @@ fn PolicyCard(
     cluster: String,
     registered_hosts: usize,
     namespaces_with_entries: usize,
+    access: crate::domain::access::Access,
     set_policy: ServerAction<SetOutboundPolicy>,
 ) -> impl IntoView {
     let setting = policy.setting();
@@ -183,7 +185,8 @@ fn PolicyCard(
             managed_by: None,
             ..
         }
-    );
+    ) && access.allowed();
+    let denied = access.reason().map(str::to_string);
     let (target, button, impact) = if restricted {
         (
             "ALLOW_ANY",
@@ -234,6 +237,11 @@ fn PolicyCard(
                         {move || if pending.get() { "Switching…" } else { button }}
                     </button>
                 </ActionForm>
+            })}
+            {denied.map(|reason| view! {
+                <p class="notice warn" data-testid="policy-switch-disabled">
+                    "Switching is disabled: " {reason}
+                </p>
             })}
             {move || failure().map(|error| view! { <ErrorNotice error /> })}
             <p class="muted small">"Cluster: " {cluster.clone()}</p>

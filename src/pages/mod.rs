@@ -3,11 +3,13 @@
 mod create;
 mod detail;
 mod home;
+mod login;
 mod namespace;
 mod services;
 
 pub use create::CreatePage;
 pub use detail::ServiceEntryPage;
 pub use home::HomePage;
+pub use login::LoginPage;
 pub use namespace::NamespacePage;
 pub use services::ServicesPage;

@@ -1,4 +1,6 @@
-use crate::api::{list_service_entries, DeleteServiceEntry, UndoDeleteServiceEntry};
+use crate::api::{
+    list_service_entries, namespace_access, DeleteServiceEntry, UndoDeleteServiceEntry,
+};
 use crate::components::{ErrorNotice, Live, ServiceEntryTable};
 use crate::domain::service_entry::ServiceEntryView;
 use leptos::prelude::*;
@@ -23,6 +25,7 @@ pub fn NamespacePage() -> impl IntoView {
         },
         |(namespace, ..)| list_service_entries(namespace),
     );
+    let access = Resource::new(namespace, namespace_access);
     let actions = Callback::new(move |entry: ServiceEntryView| {
         let confirm = format!(
             "Pods will no longer reach {} under REGISTRY_ONLY",
@@ -45,11 +48,22 @@ pub fn NamespacePage() -> impl IntoView {
     });
     view! {
         <h1>"External services in " {namespace}</h1>
-        <p>
-            <a href=move || format!("/new?namespace={}", namespace()) data-testid="new-link">
-                "Register an external service"
-            </a>
-        </p>
+        <Transition fallback=|| ()>
+            {move || access.get().and_then(Result::ok).map(|access| view! {
+                {access.create.allowed().then(|| view! {
+                    <p>
+                        <a href=format!("/new?namespace={}", namespace()) data-testid="new-link">
+                            "Register an external service"
+                        </a>
+                    </p>
+                })}
+                {access.delete.reason().map(|reason| view! {
+                    <p class="muted small" data-testid="delete-disabled">
+                        "Deleting is disabled: " {reason.to_string()}
+                    </p>
+                })}
+            })}
+        </Transition>
         {move || delete.value().get().map(|result| match result {
             Ok(deleted) => view! {
                 <div class="notice warn" data-testid="deleted-notice">
@@ -73,7 +87,17 @@ pub fn NamespacePage() -> impl IntoView {
                     Ok(list) if list.is_empty() => view! {
                         <p class="muted" data-testid="no-entries">"No external services are registered here."</p>
                     }.into_any(),
-                    Ok(list) => view! { <ServiceEntryTable entries=list actions /> }.into_any(),
+                    Ok(list) => {
+                        let may_delete = access
+                            .get()
+                            .and_then(Result::ok)
+                            .is_some_and(|a| a.delete.allowed());
+                        if may_delete {
+                            view! { <ServiceEntryTable entries=list actions /> }.into_any()
+                        } else {
+                            view! { <ServiceEntryTable entries=list /> }.into_any()
+                        }
+                    }
                     Err(error) => view! { <ErrorNotice error /> }.into_any(),
                 })}
             </Transition>
