@@ -3,6 +3,7 @@ import * as path from "path";
 
 // The release server, started against the test control plane (make test brings it up).
 const port = Number(process.env.E2E_PORT ?? 3100);
+export const sharedPort = Number(process.env.E2E_SHARED_PORT ?? 3101);
 const root = path.resolve(__dirname, "..");
 
 export default defineConfig({
@@ -29,17 +30,26 @@ export default defineConfig({
       ],
     },
   },
-  webServer: {
-    command: `${root}/target/release/mesh-egress --kubeconfig ${root}/target/testenv/kubeconfig serve --addr 127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}/`,
-    env: {
-      LEPTOS_SITE_ROOT: `${root}/target/site`,
-      LEPTOS_ENV: "PROD",
-      RUST_LOG: "info",
+  webServer: [
+    {
+      // Local mode: the admin kubeconfig's identity.
+      command: `${root}/target/release/mesh-egress --kubeconfig ${root}/target/testenv/kubeconfig serve --addr 127.0.0.1:${port}`,
+      url: `http://127.0.0.1:${port}/healthz`,
+      env: { LEPTOS_SITE_ROOT: `${root}/target/site`, LEPTOS_ENV: "PROD", RUST_LOG: "info" },
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "pipe",
+      stderr: "pipe",
     },
-    reuseExistingServer: false,
-    timeout: 60_000,
-    stdout: "pipe",
-    stderr: "pipe",
-  },
+    {
+      // Shared mode: users sign in with their own token.
+      command: `${root}/target/release/mesh-egress --kubeconfig ${root}/target/testenv/kubeconfig serve --auth token --addr 127.0.0.1:${sharedPort}`,
+      url: `http://127.0.0.1:${sharedPort}/healthz`,
+      env: { LEPTOS_SITE_ROOT: `${root}/target/site`, LEPTOS_ENV: "PROD", RUST_LOG: "info" },
+      reuseExistingServer: false,
+      timeout: 60_000,
+      stdout: "ignore",
+      stderr: "pipe",
+    },
+  ],
 });

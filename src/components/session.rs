@@ -5,7 +5,13 @@ use leptos::prelude::*;
 #[component]
 pub fn SessionBadge() -> impl IntoView {
     let sign_out = ServerAction::<SignOut>::new();
-    let session = Resource::new(move || sign_out.version().get(), |_| session_info());
+    // Asked again on every navigation: signing in or out happens on other pages, and the
+    // client-side router does not reload the header.
+    let location = leptos_router::hooks::use_location();
+    let session = Resource::new(
+        move || (sign_out.version().get(), location.pathname.get()),
+        |_| session_info(),
+    );
     view! {
         <span class="session" data-testid="session">
             <Transition fallback=|| ()>
