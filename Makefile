@@ -75,7 +75,8 @@ demo: build
 	@echo "mesh-egress: http://$(DEMO_ADDR)   (Ctrl-C stops the server and the control plane)"
 	@trap 'testenv/down.sh' EXIT; \
 	  LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD target/release/mesh-egress \
-	    --kubeconfig $(KUBECONFIG_TESTENV) serve --addr $(DEMO_ADDR) || true
+	    --kubeconfig $(KUBECONFIG_TESTENV) --istiod-debug http://127.0.0.1:15080 \
+	    serve --addr $(DEMO_ADDR) || true
 
 ## test: everything, bringing up (and down) the control plane it needs.
 test: setup lint unit build

@@ -33,7 +33,7 @@ export default defineConfig({
   webServer: [
     {
       // Local mode: the admin kubeconfig's identity.
-      command: `${root}/target/release/mesh-egress --kubeconfig ${root}/target/testenv/kubeconfig serve --addr 127.0.0.1:${port}`,
+      command: `${root}/target/release/mesh-egress --kubeconfig ${root}/target/testenv/kubeconfig --istiod-debug http://127.0.0.1:15080 serve --addr 127.0.0.1:${port}`,
       url: `http://127.0.0.1:${port}/healthz`,
       env: { LEPTOS_SITE_ROOT: `${root}/target/site`, LEPTOS_ENV: "PROD", RUST_LOG: "info" },
       reuseExistingServer: false,

@@ -39,6 +39,10 @@ pub struct ClusterArgs {
     /// The Istio revision whose mesh ConfigMap (istio-<revision>) holds the mesh config.
     #[arg(long, global = true)]
     pub revision: Option<String>,
+    /// istiod's debug address (http://HOST:PORT, e.g. through a port-forward to 8080): the
+    /// policy page then shows what istiod really uses. Off when absent.
+    #[arg(long, global = true, env = "MESH_EGRESS_ISTIOD_DEBUG")]
+    pub istiod_debug: Option<String>,
 }
 
 /// How log lines are written.
@@ -58,6 +62,7 @@ impl ClusterArgs {
             context: self.context.clone(),
             istio_namespace: self.istio_namespace.clone(),
             revision: self.revision.clone(),
+            istiod_debug: self.istiod_debug.clone(),
         }
     }
 }

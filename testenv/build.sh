@@ -37,8 +37,19 @@ module_file() { # module version path-in-module destination
   cp "$dir/$3" "$dest.tmp" && mv "$dest.tmp" "$dest"
 }
 
+build_istiod() {
+  if [ "$TESTENV_ISTIOD" != 1 ] || [ -x "$ISTIOD_BIN" ]; then return; fi
+  log "building pilot-discovery (istiod) $ISTIO_VERSION from istio.io/istio (first time: several minutes)"
+  mkdir -p "$(dirname "$ISTIOD_BIN")"
+  # NB: tag disable_pgv drops protoc-gen-validate code istiod does not need; never `agent`.
+  (cd "$TESTENV_DIR/istiod" && go build -trimpath -tags disable_pgv -ldflags "-s -w" \
+    -o "$ISTIOD_BIN.tmp" istio.io/istio/pilot/cmd/pilot-discovery)
+  mv "$ISTIOD_BIN.tmp" "$ISTIOD_BIN"
+}
+
 build_kube
 build_etcd
+build_istiod
 module_file istio.io/api "$ISTIO_API_VERSION" kubernetes/customresourcedefinitions.gen.yaml \
   "$CRD_DIR/istio-$ISTIO_API_VERSION.yaml"
 if [ "$TESTENV_CRDS" = smm ] && [ ! -s "$ISTIO_CRD_FILE" ]; then

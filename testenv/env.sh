@@ -16,6 +16,16 @@ KUBE_BIN_DIR=$CACHE_DIR/go-bin/kubernetes-$K8S_VERSION
 ETCD_BIN=$CACHE_DIR/go-bin/etcd-$ETCD_VERSION/etcd
 CRD_DIR=$CACHE_DIR/crds
 
+# istiod (pilot-discovery) from istio.io/istio, version from testenv/istiod/go.mod.
+ISTIO_VERSION=$(sed -n 's/^[[:space:]]*istio.io\/istio \(v[^ ]*\).*/\1/p' "$TESTENV_DIR/istiod/go.mod" | head -n1)
+ISTIOD_BIN=$CACHE_DIR/go-bin/istiod-${ISTIO_VERSION#v0.0.0-}/pilot-discovery
+# Run istiod (its validating webhook and its view of the mesh config) beside the apiserver.
+TESTENV_ISTIOD=${TESTENV_ISTIOD:-1}
+ISTIOD_HTTP_PORT=${TESTENV_ISTIOD_HTTP_PORT:-15080}
+ISTIOD_HTTPS_PORT=${TESTENV_ISTIOD_HTTPS_PORT:-15017}
+ISTIOD_GRPC_PORT=${TESTENV_ISTIOD_GRPC_PORT:-15010}
+ISTIOD_MONITORING_PORT=${TESTENV_ISTIOD_MONITORING_PORT:-15014}
+
 ETCD_PORT=${TESTENV_ETCD_PORT:-23791}
 ETCD_PEER_PORT=${TESTENV_ETCD_PEER_PORT:-23801}
 APISERVER_PORT=${TESTENV_APISERVER_PORT:-16443}

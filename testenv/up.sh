@@ -12,7 +12,8 @@ KUBECONFIG_FILE=$STATE_DIR/kubeconfig
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 ready() { curl -fsS --max-time 2 --cacert "$STATE_DIR/pki/ca.crt" "$APISERVER_URL/readyz" >/dev/null 2>&1; }
 
-if alive "$STATE_DIR/etcd.pid" && alive "$STATE_DIR/kube-apiserver.pid" && ready; then
+if alive "$STATE_DIR/etcd.pid" && alive "$STATE_DIR/kube-apiserver.pid" && ready \
+  && { [ "$TESTENV_ISTIOD" != 1 ] || alive "$STATE_DIR/istiod.pid"; }; then
   log "already running at $APISERVER_URL"
   echo "export KUBECONFIG=$KUBECONFIG_FILE"
   exit 0
@@ -85,6 +86,10 @@ log "installing Istio $ISTIO_API_VERSION CRDs ($TESTENV_CRDS set) and the IstioC
 "$KUBECTL" apply --server-side --field-manager testenv -f "$TESTENV_DIR/manifests/istiocontrolplane-crd.yaml" >/dev/null
 "$KUBECTL" wait --for condition=Established --timeout 60s crd --all >/dev/null
 "$KUBECTL" apply --server-side --field-manager testenv -f "$TESTENV_DIR/manifests/rbac.yaml" >/dev/null
+
+if [ "$TESTENV_ISTIOD" = 1 ]; then
+  "$TESTENV_DIR/start-istiod.sh"
+fi
 
 log "ready: $APISERVER_URL (admin kubeconfig $KUBECONFIG_FILE, limited user: $STATE_DIR/kubeconfig-dev)"
 echo "export KUBECONFIG=$KUBECONFIG_FILE"

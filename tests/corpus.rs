@@ -27,6 +27,25 @@ fn labels(record: &Value) -> BTreeMap<String, String> {
         .unwrap_or_default()
 }
 
+/// What istiod sees: protobuf reads an empty list as unset, so the records (taken from
+/// istiod's Go tests, which build protobuf messages) are judged without their empty lists. The
+/// apiserver does count them; tests/istiod.rs sends the records as they are.
+fn protobuf_view(spec: Option<&Value>) -> Option<Value> {
+    fn strip(value: &Value) -> Value {
+        match value {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(_, v)| !matches!(v, Value::Array(a) if a.is_empty()))
+                    .map(|(k, v)| (k.clone(), strip(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    spec.map(strip)
+}
+
 /// istiod's own warnings (mesh-egress's lint findings carry a code and are not istiod's).
 fn istiod_warnings(findings: &[Finding]) -> Vec<&Finding> {
     findings
@@ -65,7 +84,7 @@ fn service_entries_are_judged_as_istiod_judges_them() {
     assert_eq!(records.len(), 40);
     check(
         &records,
-        |r| validate_service_entry("default", &labels(r), r.get("spec")),
+        |r| validate_service_entry("default", &labels(r), protobuf_view(r.get("spec")).as_ref()),
         true,
     );
 }
@@ -74,7 +93,11 @@ fn service_entries_are_judged_as_istiod_judges_them() {
 fn sidecars_are_judged_as_istiod_judges_them() {
     let records = records("sidecar-istiod-validation.json");
     assert_eq!(records.len(), 47);
-    check(&records, |r| validate_sidecar("test", r.get("spec")), true);
+    check(
+        &records,
+        |r| validate_sidecar("test", protobuf_view(r.get("spec")).as_ref()),
+        true,
+    );
 }
 
 #[test]

@@ -102,6 +102,7 @@ async fn the_service_account_can_do_what_the_dashboard_does_and_no_more() {
         context: None,
         istio_namespace: ns.name.clone(),
         revision: None,
+        istiod_debug: None,
     })
     .await
     .expect("connect as the ServiceAccount");

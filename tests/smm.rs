@@ -16,6 +16,8 @@ impl SmmControlPlane {
     fn env(command: &mut Command, state: &PathBuf) {
         command
             .env("TESTENV_CRDS", "smm")
+            // istiod serves networking v1; SMM's Istio 1.17 CRD shape has none.
+            .env("TESTENV_ISTIOD", "0")
             .env("TESTENV_STATE_DIR", state)
             .env("TESTENV_APISERVER_PORT", "16445")
             .env("TESTENV_ETCD_PORT", "23793")
@@ -54,6 +56,7 @@ async fn list_create_and_delete_work_on_v1beta1_only_clusters() {
         context: None,
         istio_namespace: "istio-system".into(),
         revision: None,
+        istiod_debug: None,
     })
     .await
     .expect("connect");

@@ -2,6 +2,13 @@ import { expect, test } from "@playwright/test";
 import { HomePage } from "./fixtures/home_page";
 import { kubectl, kubectlApply, randomName } from "./fixtures/kubectl";
 
+/** What the real istiod uses (REGISTRY_ONLY is protobuf's zero value: `{}`). */
+async function istiodMode(): Promise<string> {
+  const response = await fetch("http://127.0.0.1:15080/debug/mesh");
+  const mesh = await response.json();
+  return mesh.outboundTrafficPolicy?.mode ?? "REGISTRY_ONLY";
+}
+
 function meshConfigMode(): string {
   const mesh = kubectl("get", "configmap", "istio", "-n", "istio-system", "-o", "jsonpath={.data.mesh}");
   const match = mesh.match(/outboundTrafficPolicy:\s*\n\s+mode:\s*(\S+)/);
@@ -30,16 +37,20 @@ test("switch to REGISTRY_ONLY with the confirmation, and back", async ({ page })
   await home.switchPolicy();
   await expect(home.policyMode).toHaveText("REGISTRY_ONLY");
   expect(meshConfigMode()).toBe("REGISTRY_ONLY");
+  // istiod, which programs every sidecar, takes it within 2 seconds.
+  await expect.poll(istiodMode, { timeout: 2_000, intervals: [50] }).toBe("REGISTRY_ONLY");
   await expect(home.effective("smm-demo")).toContainText("REGISTRY_ONLY");
 
   await page.reload();
   await expect(home.policyMode).toHaveText("REGISTRY_ONLY");
+  await expect(page.getByTestId("istiod-view")).toHaveText("istiod: REGISTRY_ONLY, in effect");
 
   await home.waitForHydration();
   await expect(home.impact).toContainText("any external host");
   await home.switchPolicy();
   await expect(home.policyMode).toHaveText("ALLOW_ANY");
   expect(meshConfigMode()).toBe("ALLOW_ANY");
+  await expect.poll(istiodMode, { timeout: 2_000, intervals: [50] }).toBe("ALLOW_ANY");
 });
 
 test("the switch works before WASM: a plain form post", async ({ browser }) => {
@@ -53,6 +64,7 @@ test("the switch works before WASM: a plain form post", async ({ browser }) => {
   await page.waitForURL((url) => url.pathname === "/");
   await expect(home.policyMode).toHaveText(expected);
   expect(meshConfigMode()).toBe(expected);
+  await expect.poll(istiodMode, { timeout: 2_000, intervals: [50] }).toBe(expected);
   await context.close();
 });
 

@@ -3,6 +3,7 @@
 
 pub mod error;
 mod identity;
+pub mod istiod;
 mod policy;
 mod service_entries;
 
@@ -34,6 +35,8 @@ pub struct ConnectOptions {
     pub istio_namespace: String,
     /// The Istio revision whose mesh ConfigMap (`istio-<revision>`) to use.
     pub revision: Option<String>,
+    /// istiod's debug address (`http://HOST:PORT`), to show what istiod really uses.
+    pub istiod_debug: Option<String>,
 }
 
 /// The API group of ServiceEntries and Sidecars.
@@ -48,6 +51,7 @@ pub struct Cluster {
     server: String,
     istio_namespace: String,
     revision: Option<String>,
+    istiod_debug: Option<String>,
     networking_version: std::sync::Arc<OnceCell<String>>,
     cache: std::sync::Arc<std::sync::OnceLock<ServiceEntryCache>>,
     recently_deleted: service_entries::RecentlyDeleted,
@@ -87,6 +91,7 @@ impl Cluster {
             server,
             istio_namespace: options.istio_namespace.clone(),
             revision: options.revision.clone(),
+            istiod_debug: options.istiod_debug.clone(),
             networking_version: Default::default(),
             cache: Default::default(),
             recently_deleted: Default::default(),
@@ -228,6 +233,10 @@ impl Cluster {
             namespaces: summaries,
             registered_hosts: hosts.len(),
             policy_access: crate::domain::access::Access::Allowed,
+            istiod: match &self.istiod_debug {
+                Some(base) => Some(istiod::istiod_view(base).await),
+                None => None,
+            },
         })
     }
 }

@@ -33,6 +33,8 @@ pub struct Overview {
     pub registered_hosts: usize,
     /// Whether the acting user may switch the policy (and why not).
     pub policy_access: super::access::Access,
+    /// What istiod is using, when the dashboard knows where to ask.
+    pub istiod: Option<super::policy::IstiodView>,
 }
 
 impl Overview {
@@ -96,6 +98,7 @@ mod tests {
             namespaces: vec![ns("a", 2), ns("b", 0), ns("c", 3)],
             registered_hosts: 7,
             policy_access: crate::domain::access::Access::Allowed,
+            istiod: None,
         };
         assert_eq!(overview.registered_totals(), (5, 2));
     }

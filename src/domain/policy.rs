@@ -217,6 +217,27 @@ pub fn parse_requested_mode(value: &str) -> Result<OutboundPolicyMode, String> {
     }
 }
 
+/// What istiod itself is using, from its `/debug/mesh` (protobuf JSON: REGISTRY_ONLY is the
+/// enum's zero value and shows as `"outboundTrafficPolicy":{}`).
+pub fn mode_from_istiod_mesh(debug_mesh_json: &str) -> Result<OutboundPolicyMode, MeshConfigError> {
+    let value: serde_json::Value = serde_json::from_str(debug_mesh_json)
+        .map_err(|e| MeshConfigError::NotYaml(e.to_string()))?;
+    Ok(match setting_from_mesh_config(&value)? {
+        // istiod always fills the default in; an absent field would be its default too.
+        PolicySetting::NotSet => OutboundPolicyMode::AllowAny,
+        other => other.effective_mode(),
+    })
+}
+
+/// istiod's view beside the setting written in the cluster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum IstiodView {
+    /// istiod answered with the mode it uses.
+    Using(OutboundPolicyMode),
+    /// istiod's debug endpoint did not answer.
+    Unreachable(String),
+}
+
 /// The kind of resource the mesh-wide policy lives in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum SourceKind {
@@ -447,6 +468,19 @@ trustDomain: cluster.local
             err.contains("'open'") && err.contains("restricted"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn istiod_reports_registry_only_as_an_empty_policy() {
+        assert_eq!(
+            mode_from_istiod_mesh(r#"{"outboundTrafficPolicy":{},"rootNamespace":"istio-system"}"#),
+            Ok(OutboundPolicyMode::RegistryOnly)
+        );
+        assert_eq!(
+            mode_from_istiod_mesh(r#"{"outboundTrafficPolicy":{"mode":"ALLOW_ANY"}}"#),
+            Ok(OutboundPolicyMode::AllowAny)
+        );
+        assert!(mode_from_istiod_mesh("not json").is_err());
     }
 
     #[test]

@@ -590,7 +590,10 @@ pub fn validate_service_entry(
     // Workload selector and endpoints.
     let selector = spec.get("workloadSelector").filter(|v| !v.is_null());
     let endpoints = list(spec, "endpoints", "spec.endpoints", &mut out);
-    if selector.is_some() && !endpoints.is_empty() {
+    // NB: the CRD's CEL rules test presence (`has(self.endpoints)`): an empty list counts,
+    // although istiod (protobuf) reads it as unset. Judge what the apiserver will receive.
+    let endpoints_present = spec.get("endpoints").is_some_and(|v| !v.is_null());
+    if selector.is_some() && endpoints_present {
         out.push(Finding::error(
             "spec.workloadSelector",
             "only one of WorkloadSelector or Endpoints can be set",
@@ -618,6 +621,12 @@ pub fn validate_service_entry(
                 out.push(Finding::error(
                     "spec.endpoints",
                     "NONE mode cannot set endpoints (no endpoints for resolution type none)",
+                ));
+            } else if endpoints_present {
+                out.push(Finding::error(
+                    "spec.endpoints",
+                    "NONE mode cannot set endpoints: the apiserver counts an empty list as set; \
+                     remove the field",
                 ));
             }
             if selector.is_some() {
@@ -1435,6 +1444,16 @@ mod tests {
         let trap = validate_sidecar("shop", Some(&json!({"outboundTrafficPolicy": {}})));
         assert!(is_valid(&trap));
         assert_eq!(codes(trap), vec![LINT_POLICY_WITHOUT_MODE]);
+    }
+
+    #[test]
+    fn an_empty_endpoint_list_counts_as_set_for_the_apiserver() {
+        let findings = judge(json!({
+            "hosts": ["a.example.com"], "resolution": "NONE", "addresses": ["10.0.0.1"],
+            "ports": [{"number": 443, "name": "https", "protocol": "HTTPS"}], "endpoints": []
+        }));
+        assert!(!is_valid(&findings), "{findings:?}");
+        assert_eq!(findings[0].field, "spec.endpoints");
     }
 
     #[test]

@@ -65,6 +65,7 @@ fn OverviewView(
             registered_hosts=overview.registered_hosts
             namespaces_with_entries
             access=overview.policy_access.clone()
+            istiod=overview.istiod.clone()
             set_policy
         />
         <section class="card">
@@ -134,6 +135,7 @@ fn PolicyCard(
     registered_hosts: usize,
     namespaces_with_entries: usize,
     access: crate::domain::access::Access,
+    istiod: Option<crate::domain::policy::IstiodView>,
     set_policy: ServerAction<SetOutboundPolicy>,
 ) -> impl IntoView {
     let setting = policy.setting();
@@ -221,6 +223,26 @@ fn PolicyCard(
                 }}
             </p>
             {source}
+            {istiod.map(|view| {
+                use crate::domain::policy::IstiodView;
+                match view {
+                    IstiodView::Using(used) => {
+                        let in_effect = used == mode;
+                        view! {
+                            <p class=if in_effect { "istiod in-effect" } else { "istiod pending" } data-testid="istiod-view">
+                                {if in_effect {
+                                    format!("istiod: {used}, in effect")
+                                } else {
+                                    format!("istiod: {used} — not yet in effect (written: {mode})")
+                                }}
+                            </p>
+                        }.into_any()
+                    }
+                    IstiodView::Unreachable(why) => view! {
+                        <p class="muted small" data-testid="istiod-view">{format!("istiod: unknown ({why})")}</p>
+                    }.into_any(),
+                }
+            })}
             {can_switch.then(|| view! {
                 <ActionForm action=set_policy attr:class="switch" attr:data-testid="policy-switch-form">
                     <input type="hidden" name="mode" value=target />

@@ -66,6 +66,7 @@ impl TestNamespace {
             context: None,
             istio_namespace: self.name.clone(),
             revision: None,
+            istiod_debug: None,
         })
         .await
         .expect("connect")

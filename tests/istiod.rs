@@ -1,0 +1,244 @@
+//! The real istiod as a live oracle: its validating webhook judges every write, and its
+//! /debug/mesh shows the mesh config it really uses (testenv runs it; `make test` turns it on).
+
+mod common;
+
+use common::{kubeconfig, TestNamespace};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, PostParams};
+use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use mesh_egress::domain::validation::{is_valid, validate_service_entry, validate_sidecar};
+use mesh_egress::domain::OutboundPolicyMode;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn istiod_debug() -> String {
+    std::env::var("MESH_EGRESS_ISTIOD_DEBUG").unwrap_or_else(|_| "http://127.0.0.1:15080".into())
+}
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+async fn istiod_mode() -> Option<OutboundPolicyMode> {
+    match mesh_egress::cluster::istiod::istiod_view(&istiod_debug()).await {
+        mesh_egress::domain::policy::IstiodView::Using(mode) => Some(mode),
+        mesh_egress::domain::policy::IstiodView::Unreachable(why) => {
+            panic!("istiod must run in the test control plane: {why}")
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_webhook_is_live_kubectl_gets_istiods_refusal() {
+    let ns = TestNamespace::new("webhook").await;
+    let manifest = format!(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: bad, namespace: {}}}\n\
+         spec:\n  hosts: [bad..host]\n  ports: [{{number: 80, name: http, protocol: HTTP}}]\n  resolution: DNS\n",
+        ns.name
+    );
+    let mut child = Command::new(root().join("target/testenv/kubectl"))
+        .args(["apply", "-f", "-"])
+        .env("KUBECONFIG", kubeconfig())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("kubectl");
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(manifest.as_bytes())
+        .expect("write");
+    let output = child.wait_with_output().expect("kubectl");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(
+        stderr.contains("admission webhook \"validation.istio.io\" denied the request"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("bad..host"), "{stderr}");
+}
+
+#[tokio::test]
+async fn writes_istiod_refuses_come_back_as_findings_not_a_generic_failure() {
+    let ns = TestNamespace::new("webhook-findings").await;
+    let cluster = ns.cluster().await;
+    // Past mesh-egress's own check (as an older mesh-egress or another client would be).
+    let object = serde_json::json!({
+        "apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+        "metadata": {"name": "bad"},
+        "spec": {"hosts": ["bad..host"], "resolution": "DNS",
+                 "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}]}
+    });
+    let findings = cluster
+        .create_service_entry(&ns.name, object)
+        .await
+        .expect("the request itself works")
+        .expect_err("istiod refuses it in the dry run");
+    assert!(
+        findings.iter().any(|f| f.message.contains("bad..host")),
+        "{findings:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_switch_reaches_istiod_within_two_seconds() {
+    let client = common::admin_client().await;
+    let config_maps = Api::<ConfigMap>::namespaced(client, "istio-system");
+    if config_maps.get_opt("istio").await.expect("get").is_none() {
+        config_maps
+            .create(
+                &PostParams::default(),
+                &serde_json::from_value(serde_json::json!({
+                    "metadata": {"name": "istio", "namespace": "istio-system"},
+                    "data": {"mesh": "rootNamespace: istio-system\n"}
+                }))
+                .expect("ConfigMap"),
+            )
+            .await
+            .expect("create");
+    }
+    let original = config_maps.get("istio").await.expect("get");
+    for (word, mode) in [
+        ("restricted", OutboundPolicyMode::RegistryOnly),
+        ("allowed", OutboundPolicyMode::AllowAny),
+        ("restricted", OutboundPolicyMode::RegistryOnly),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_mesh-egress"))
+            .args([
+                "--kubeconfig",
+                kubeconfig().to_str().expect("utf-8"),
+                "outbound-traffic-policy",
+                word,
+            ])
+            .output()
+            .expect("cli");
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let started = Instant::now();
+        loop {
+            if istiod_mode().await.as_ref() == Some(&mode) {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(2),
+                "istiod reports {mode} within 2 s of the switch"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    // Leave the mesh config as the test found it.
+    let mut current = config_maps.get("istio").await.expect("get");
+    current.data = original.data.clone();
+    config_maps
+        .replace("istio", &PostParams::default(), &current)
+        .await
+        .expect("restore");
+}
+
+fn labels(record: &Value) -> BTreeMap<String, String> {
+    record
+        .get("metadataLabels")
+        .and_then(Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Every corpus case goes through the real apiserver (CRD schema and CEL) and istiod's webhook
+/// as a server-side dry run; `mesh-egress validate` must reach the same verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_agrees_with_the_live_apiserver_and_istiod_on_the_whole_corpus() {
+    let ns = TestNamespace::new("differential").await;
+    let resource = |kind: &str, plural: &str| {
+        ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("networking.istio.io", "v1", kind),
+            plural,
+        )
+    };
+    let mut disagreements = Vec::new();
+    let mut judged = 0;
+    for (file, kind, plural) in [
+        (
+            "serviceentry-istiod-validation.json",
+            "ServiceEntry",
+            "serviceentries",
+        ),
+        (
+            "serviceentry-crd-validation.json",
+            "ServiceEntry",
+            "serviceentries",
+        ),
+        ("sidecar-istiod-validation.json", "Sidecar", "sidecars"),
+    ] {
+        let path = root().join("tests/fixtures/corpus").join(file);
+        let records: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(path).expect("read")).expect("json");
+        let ar = resource(kind, plural);
+        let api = Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &ar);
+        for (i, record) in records.iter().enumerate() {
+            let mut spec = record.get("spec").cloned().unwrap_or(Value::Null);
+            // NB: the corpus conversion read the IPv6 scalar `001:db8::` as a mapping.
+            if let Some(Value::Array(addresses)) = spec.get_mut("addresses") {
+                for address in addresses.iter_mut() {
+                    if let Value::Object(map) = address {
+                        if map.len() == 1 && map.values().all(Value::is_null) {
+                            let key = map.keys().next().cloned().unwrap_or_default();
+                            *address = Value::String(format!("{key}:"));
+                        }
+                    }
+                }
+            }
+            let labels = labels(record);
+            let mut object =
+                DynamicObject::new(&format!("corpus-{}-{i}", plural), &ar).within(&ns.name);
+            if !labels.is_empty() {
+                object.metadata.labels = Some(labels.clone());
+            }
+            if !spec.is_null() {
+                object.data = serde_json::json!({ "spec": spec });
+            }
+            let live = api
+                .create(
+                    &PostParams {
+                        dry_run: true,
+                        field_manager: None,
+                    },
+                    &object,
+                )
+                .await;
+            let live_valid = match &live {
+                Ok(_) => true,
+                Err(kube::Error::Api(status)) if (400..500).contains(&status.code) => false,
+                Err(other) => panic!("the dry run itself failed: {other}"),
+            };
+            let ours = if kind == "ServiceEntry" {
+                validate_service_entry(&ns.name, &labels, object.data.get("spec"))
+            } else {
+                validate_sidecar(&ns.name, object.data.get("spec"))
+            };
+            judged += 1;
+            if is_valid(&ours) != live_valid {
+                disagreements.push(format!(
+                    "{file} {:?}: live valid={live_valid} ({:?}), mesh-egress found {ours:?}",
+                    record["name"],
+                    live.err().map(|e| e.to_string())
+                ));
+            }
+        }
+    }
+    assert_eq!(judged, 104);
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}
