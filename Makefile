@@ -98,6 +98,10 @@ e2e:
 	@testenv/seed.sh
 	cd end2end && CI=$${CI:-} npx playwright test
 
+## bench: list speed at 1,400 ServiceEntries and server memory, on the real control plane.
+bench: build
+	@testenv/with-testenv.sh testenv/bench.sh
+
 ## image-check: what the image runs (binary + site alone) serves the page.
 image-check:
 	@testenv/image-smoke.sh

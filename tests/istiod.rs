@@ -203,7 +203,7 @@ async fn validate_agrees_with_the_live_apiserver_and_istiod_on_the_whole_corpus(
             }
             let labels = labels(record);
             let mut object =
-                DynamicObject::new(&format!("corpus-{}-{i}", plural), &ar).within(&ns.name);
+                DynamicObject::new(&format!("corpus-{plural}-{i}"), &ar).within(&ns.name);
             if !labels.is_empty() {
                 object.metadata.labels = Some(labels.clone());
             }
