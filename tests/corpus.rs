@@ -1,10 +1,13 @@
 //! mesh-egress's rules against Istio's own verdicts (tests/fixtures/corpus). No cluster needed.
 
+mod common;
+
+use common::{corpus_labels as labels, restore_corpus_scalars};
+
 use mesh_egress::domain::validation::{
     is_valid, validate_service_entry, validate_sidecar, Finding, Severity,
 };
 use serde_json::Value;
-use std::collections::BTreeMap;
 
 fn records(file: &str) -> Vec<Value> {
     let path = format!(
@@ -13,18 +16,6 @@ fn records(file: &str) -> Vec<Value> {
     );
     let text = std::fs::read_to_string(&path).expect("corpus file");
     serde_json::from_str(&text).expect("corpus JSON")
-}
-
-fn labels(record: &Value) -> BTreeMap<String, String> {
-    record
-        .get("metadataLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// What istiod sees: protobuf reads an empty list as unset, so the records (taken from
@@ -108,18 +99,8 @@ fn service_entries_are_judged_as_the_crd_judges_them() {
         &records,
         |r| {
             let mut spec = r.get("spec").cloned();
-            // NB: restore the IPv6 scalar that the corpus conversion read as a mapping.
-            if let Some(Value::Array(addresses)) =
-                spec.as_mut().and_then(|s| s.get_mut("addresses"))
-            {
-                for address in addresses.iter_mut() {
-                    if let Value::Object(map) = address {
-                        if map.len() == 1 && map.values().all(Value::is_null) {
-                            let key = map.keys().next().cloned().unwrap_or_default();
-                            *address = Value::String(format!("{key}:"));
-                        }
-                    }
-                }
+            if let Some(spec) = spec.as_mut() {
+                restore_corpus_scalars(spec);
             }
             validate_service_entry("default", &labels(r), spec.as_ref())
         },

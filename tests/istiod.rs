@@ -3,14 +3,13 @@
 
 mod common;
 
-use common::{kubeconfig, TestNamespace};
+use common::{corpus_labels as labels, kubeconfig, restore_corpus_scalars, TestNamespace};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use mesh_egress::domain::validation::{is_valid, validate_service_entry, validate_sidecar};
 use mesh_egress::domain::OutboundPolicyMode;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -145,18 +144,6 @@ async fn every_switch_reaches_istiod_within_two_seconds() {
         .expect("restore");
 }
 
-fn labels(record: &Value) -> BTreeMap<String, String> {
-    record
-        .get("metadataLabels")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// Every corpus case goes through the real apiserver (CRD schema and CEL) and istiod's webhook
 /// as a server-side dry run; `mesh-egress validate` must reach the same verdict.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -190,17 +177,7 @@ async fn validate_agrees_with_the_live_apiserver_and_istiod_on_the_whole_corpus(
         let api = Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &ar);
         for (i, record) in records.iter().enumerate() {
             let mut spec = record.get("spec").cloned().unwrap_or(Value::Null);
-            // NB: the corpus conversion read the IPv6 scalar `001:db8::` as a mapping.
-            if let Some(Value::Array(addresses)) = spec.get_mut("addresses") {
-                for address in addresses.iter_mut() {
-                    if let Value::Object(map) = address {
-                        if map.len() == 1 && map.values().all(Value::is_null) {
-                            let key = map.keys().next().cloned().unwrap_or_default();
-                            *address = Value::String(format!("{key}:"));
-                        }
-                    }
-                }
-            }
+            restore_corpus_scalars(&mut spec);
             let labels = labels(record);
             let mut object =
                 DynamicObject::new(&format!("corpus-{plural}-{i}"), &ar).within(&ns.name);

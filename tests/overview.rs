@@ -98,17 +98,7 @@ async fn policy_is_read_from_the_mesh_config_map() {
 
 #[tokio::test]
 async fn an_unreachable_cluster_is_named_in_plain_words() {
-    let dir = std::env::temp_dir().join(format!("mesh-egress-test-{:08x}", rand::random::<u32>()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let kubeconfig = dir.join("kubeconfig");
-    // Port 1 on loopback: nothing listens there.
-    std::fs::write(
-        &kubeconfig,
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: https://127.0.0.1:1\n\
-         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u}\n\
-         current-context: gone\n",
-    )
-    .expect("write kubeconfig");
+    let kubeconfig = common::unreachable_kubeconfig();
     let cluster = mesh_egress::cluster::Cluster::connect(&mesh_egress::cluster::ConnectOptions {
         kubeconfig: Some(kubeconfig),
         istio_namespace: "istio-system".into(),

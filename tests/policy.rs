@@ -473,16 +473,7 @@ async fn the_command_line_prints_the_three_exact_lines() {
 
 #[test]
 fn the_command_line_explains_a_missing_cluster_in_one_line() {
-    let dir = std::env::temp_dir().join(format!("mesh-egress-cli-{:08x}", rand::random::<u32>()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    let path = dir.join("kubeconfig");
-    std::fs::write(
-        &path,
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: https://127.0.0.1:1\n\
-         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u}\n\
-         current-context: gone\n",
-    )
-    .expect("write kubeconfig");
+    let path = common::unreachable_kubeconfig();
     let (code, out, err) = cli(&[
         "--kubeconfig",
         path.to_str().expect("utf-8"),

@@ -73,16 +73,7 @@ fn assert_prometheus_text(text: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn readyz_is_503_until_the_cache_syncs_and_while_the_cluster_is_unreachable() {
-    let dir = std::env::temp_dir().join(format!("mesh-egress-ready-{:08x}", rand::random::<u32>()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let unreachable = dir.join("kubeconfig");
-    std::fs::write(
-        &unreachable,
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: https://127.0.0.1:1\n\
-         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u}\n\
-         current-context: gone\n",
-    )
-    .expect("write");
+    let unreachable = common::unreachable_kubeconfig();
     let router = router_for(unreachable).await;
     let (status, body) = get(&router, "/readyz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");

@@ -382,6 +382,21 @@ fn validate_labels(labels: &BTreeMap<String, String>, field: &str, out: &mut Vec
     }
 }
 
+/// `workloadSelector.labels`: valid labels; none at all selects everything (a warning).
+fn validate_workload_selector(selector: &Value, selects: &str, out: &mut Vec<Finding>) {
+    match string_map(selector.get("labels"), "spec.workloadSelector.labels", out) {
+        Some(labels) if !labels.is_empty() => {
+            validate_labels(&labels, "spec.workloadSelector.labels", out)
+        }
+        _ => out.push(Finding::warning(
+            "spec.workloadSelector",
+            format!(
+                "workloadSelector has no labels: it will be applied to all {selects} in namespace"
+            ),
+        )),
+    }
+}
+
 /// A Kubernetes qualified name part: alphanumerics, `-`, `_`, `.`, at most 63.
 fn is_label_name(value: &str) -> bool {
     let bytes = value.as_bytes();
@@ -600,19 +615,7 @@ pub fn validate_service_entry(
         ));
     }
     if let Some(selector) = selector {
-        match string_map(
-            selector.get("labels"),
-            "spec.workloadSelector.labels",
-            &mut out,
-        ) {
-            Some(labels) if !labels.is_empty() => {
-                validate_labels(&labels, "spec.workloadSelector.labels", &mut out)
-            }
-            _ => out.push(Finding::warning(
-                "spec.workloadSelector",
-                "workloadSelector has no labels: it will be applied to all services in namespace",
-            )),
-        }
+        validate_workload_selector(selector, "services", &mut out);
     }
 
     match resolution.as_str() {
@@ -995,19 +998,7 @@ pub fn validate_sidecar(namespace: &str, spec: Option<&Value>) -> Vec<Finding> {
         return out;
     }
     if let Some(selector) = spec.get("workloadSelector").filter(|v| !v.is_null()) {
-        match string_map(
-            selector.get("labels"),
-            "spec.workloadSelector.labels",
-            &mut out,
-        ) {
-            Some(labels) if !labels.is_empty() => {
-                validate_labels(&labels, "spec.workloadSelector.labels", &mut out)
-            }
-            _ => out.push(Finding::warning(
-                "spec.workloadSelector",
-                "workloadSelector has no labels: it will be applied to all workloads in namespace",
-            )),
-        }
+        validate_workload_selector(selector, "workloads", &mut out);
     }
 
     let mut ingress_ports = BTreeSet::new();

@@ -114,3 +114,46 @@ pub fn httpbin_spec() -> serde_json::Value {
         "location": "MESH_EXTERNAL"
     })
 }
+
+/// A kubeconfig for a cluster that is not there (nothing listens on port 1 of loopback).
+pub fn unreachable_kubeconfig() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("mesh-egress-gone-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: gone\n  cluster:\n    server: https://127.0.0.1:1\n\
+         users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: gone\n  context: {cluster: gone, user: u}\n\
+         current-context: gone\n",
+    )
+    .expect("write kubeconfig");
+    path
+}
+
+/// A corpus record's `metadataLabels`.
+pub fn corpus_labels(record: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    record
+        .get("metadataLabels")
+        .and_then(serde_json::Value::as_object)
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// NB: the corpus conversion read the YAML flow item `001:db8::` (an IPv6 address in istio/api's
+/// file) as a one-key mapping; this restores the scalar it came from.
+pub fn restore_corpus_scalars(spec: &mut serde_json::Value) {
+    if let Some(serde_json::Value::Array(addresses)) = spec.get_mut("addresses") {
+        for address in addresses.iter_mut() {
+            if let serde_json::Value::Object(map) = address {
+                if map.len() == 1 && map.values().all(serde_json::Value::is_null) {
+                    let key = map.keys().next().cloned().unwrap_or_default();
+                    *address = serde_json::Value::String(format!("{key}:"));
+                }
+            }
+        }
+    }
+}
