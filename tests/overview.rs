@@ -121,3 +121,30 @@ async fn an_unreachable_cluster_is_named_in_plain_words() {
     assert_eq!(error.status_code(), 503);
     assert!(error.hint().is_some());
 }
+
+#[test]
+fn rbac_is_really_on_the_limited_token_cannot_read_istio_system() {
+    let token_file = common::kubeconfig().with_file_name("tokens").join("dev");
+    let token = std::fs::read_to_string(token_file).expect("dev token");
+    let output = std::process::Command::new(
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/testenv/kubectl"),
+    )
+    .args([
+        "--token",
+        token.trim(),
+        "get",
+        "configmaps",
+        "-n",
+        "istio-system",
+    ])
+    .env("KUBECONFIG", common::kubeconfig())
+    .output()
+    .expect("kubectl");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("Forbidden"), "{stderr}");
+    assert!(
+        stderr.contains("User \"dev\" cannot list resource \"configmaps\""),
+        "{stderr}"
+    );
+}

@@ -50,11 +50,12 @@ fn view_of(object: &DynamicObject) -> ServiceEntryView {
         .metadata
         .creation_timestamp
         .as_ref()
-        .map(|t| t.0.to_string());
+        .map(|t| (t.0.to_string(), t.0.as_second()));
     view_from_spec(
         object.metadata.namespace.as_deref().unwrap_or_default(),
         object.metadata.name.as_deref().unwrap_or_default(),
         created,
+        k8s_openapi::jiff::Timestamp::now().as_second(),
         object.data.get("spec").unwrap_or(&serde_json::Value::Null),
     )
 }

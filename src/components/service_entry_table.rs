@@ -21,7 +21,7 @@ pub fn ServiceEntryTable(
                     <th>"Resolution"</th>
                     <th>"Location"</th>
                     <th>"Export to"</th>
-                    <th>"Created"</th>
+                    <th>"Age"</th>
                     {has_actions.then(|| view! { <th></th> })}
                 </tr>
             </thead>
@@ -57,7 +57,9 @@ pub fn ServiceEntryTable(
                                 <td>{entry.resolution.clone()}</td>
                                 <td>{entry.location.clone()}</td>
                                 <td>{if entry.export_to.is_empty() { "all namespaces".to_string() } else { entry.export_to.join(", ") }}</td>
-                                <td class="muted small">{entry.created.clone().unwrap_or_default()}</td>
+                                <td class="muted small" title=entry.created.clone().unwrap_or_default()>
+                                    {entry.age.clone().unwrap_or_default()}
+                                </td>
                                 {action.map(|a| view! { <td>{a}</td> })}
                             </tr>
                         }

@@ -55,8 +55,10 @@ pub struct ServiceEntryView {
     pub addresses: Vec<String>,
     /// Number of endpoints.
     pub endpoints: usize,
-    /// Creation time (RFC 3339), for the age column.
+    /// Creation time (RFC 3339).
     pub created: Option<String>,
+    /// Age when read, as kubectl shows it (`5d`, `3h`).
+    pub age: Option<String>,
 }
 
 impl ServiceEntryView {
@@ -84,9 +86,12 @@ fn strings(value: Option<&Value>) -> Vec<String> {
 pub fn view_from_spec(
     namespace: &str,
     name: &str,
-    created: Option<String>,
+    created: Option<(String, i64)>,
+    now_epoch: i64,
     spec: &Value,
 ) -> ServiceEntryView {
+    let age = created.as_ref().map(|(_, epoch)| age(*epoch, now_epoch));
+    let created = created.map(|(text, _)| text);
     let ports = spec
         .get("ports")
         .and_then(Value::as_array)
@@ -133,6 +138,7 @@ pub fn view_from_spec(
             .map(Vec::len)
             .unwrap_or(0),
         created,
+        age,
     }
 }
 
@@ -183,12 +189,14 @@ mod tests {
         let view = view_from_spec(
             "payments",
             "stripe",
-            None,
+            Some(("2026-11-01T00:00:00Z".into(), 0)),
+            3 * 86_400,
             &json!({"hosts": ["api.stripe.com"], "ports": [
                 {"number": 443, "name": "tls", "protocol": "TLS"},
                 {"number": 80, "name": "http", "protocol": "HTTP"}]}),
         );
         assert_eq!(view.resolution, "NONE");
+        assert_eq!(view.age.as_deref(), Some("3d"));
         assert_eq!(view.location, "MESH_EXTERNAL");
         assert!(view.ports[0].opaque_to_mesh());
         assert!(!view.ports[1].opaque_to_mesh());
