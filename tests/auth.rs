@@ -4,17 +4,14 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use common::{httpbin_spec, kubeconfig, TestNamespace};
 use k8s_openapi::api::core::v1::{ConfigMap, Event};
 use kube::api::{Api, ListParams, PostParams};
-use leptos::prelude::LeptosOptions;
 use mesh_egress::auth::{AuthMode, SessionKeys};
 use mesh_egress::cluster::{Cluster, ConnectOptions};
 use std::path::PathBuf;
 use std::sync::Arc;
-use tower::ServiceExt;
 
 fn token(user: &str) -> String {
     let path = kubeconfig().with_file_name("tokens").join(user);
@@ -32,12 +29,8 @@ async fn shared_router(ns: &TestNamespace) -> axum::Router {
     })
     .await
     .expect("client");
-    let options = LeptosOptions::builder()
-        .output_name("mesh-egress")
-        .site_root("target/site")
-        .build();
     mesh_egress::server::router_with_auth(
-        options,
+        common::leptos_options(),
         Arc::new(Ok(cluster)),
         Arc::new(AuthMode::Token {
             sessions: SessionKeys::random(),
@@ -53,35 +46,17 @@ async fn post(
     cookie: Option<&str>,
     extra: &[(&str, &str)],
 ) -> (StatusCode, String, Option<String>) {
-    let mut request = Request::post(path)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("accept", "application/json")
-        .header("host", "127.0.0.1:3000");
+    let mut headers = extra.to_vec();
     if let Some(cookie) = cookie {
-        request = request.header("cookie", cookie);
+        headers.push(("cookie", cookie));
     }
-    for (k, v) in extra {
-        request = request.header(*k, *v);
-    }
-    let response = router
-        .clone()
-        .oneshot(request.body(Body::from(form.to_string())).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let set_cookie = response
-        .headers()
+    let answer = common::send(router, common::post_form(path, form, &headers)).await;
+    let set_cookie = answer
+        .headers
         .get("set-cookie")
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or_default().to_string());
-    let body = axum::body::to_bytes(response.into_body(), 1 << 22)
-        .await
-        .expect("body");
-    (
-        status,
-        String::from_utf8_lossy(&body).into_owned(),
-        set_cookie,
-    )
+    (answer.status, answer.body, set_cookie)
 }
 
 async fn sign_in(router: &axum::Router, user: &str) -> String {

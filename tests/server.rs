@@ -5,18 +5,9 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use common::kubeconfig;
-use leptos::prelude::LeptosOptions;
 use mesh_egress::cluster::{Cluster, ConnectOptions};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tower::ServiceExt;
-
-fn options() -> LeptosOptions {
-    LeptosOptions::builder()
-        .output_name("mesh-egress")
-        .site_root("target/site")
-        .build()
-}
 
 async fn router_for(kubeconfig: std::path::PathBuf) -> axum::Router {
     let cluster = Cluster::connect(&ConnectOptions {
@@ -26,20 +17,16 @@ async fn router_for(kubeconfig: std::path::PathBuf) -> axum::Router {
     })
     .await
     .expect("client");
-    mesh_egress::server::router(options(), Arc::new(Ok(cluster)))
+    mesh_egress::server::router(common::leptos_options(), Arc::new(Ok(cluster)))
 }
 
 async fn get(router: &axum::Router, path: &str) -> (StatusCode, String) {
-    let response = router
-        .clone()
-        .oneshot(Request::get(path).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let answer = common::send(
+        router,
+        Request::get(path).body(Body::empty()).expect("request"),
+    )
+    .await;
+    (answer.status, answer.body)
 }
 
 /// A sample's value, for a metric line that starts with `prefix`.
@@ -108,17 +95,9 @@ async fn metrics_parse_as_prometheus_text_and_move_with_requests() {
     let series = "mesh_egress_http_requests_total{route=\"/api/outbound_policy\",method=\"POST\",status=\"200\"}";
     let count_before = sample(&before, series);
     for _ in 0..2 {
-        let response = router
-            .clone()
-            .oneshot(
-                Request::post("/api/outbound_policy")
-                    .header("content-type", "application/x-www-form-urlencoded")
-                    .body(Body::empty())
-                    .expect("request"),
-            )
-            .await
-            .expect("response");
-        assert_eq!(response.status(), StatusCode::OK);
+        let answer =
+            common::send(&router, common::post_form("/api/outbound_policy", "", &[])).await;
+        assert_eq!(answer.status, StatusCode::OK);
     }
     let (_, after) = get(&router, "/metrics").await;
     assert_prometheus_text(&after);
@@ -134,26 +113,12 @@ async fn post_policy(
     mode: &str,
     headers: &[(&str, &str)],
 ) -> (StatusCode, String) {
-    let mut request = Request::post("/api/set_outbound_policy")
-        .header("content-type", "application/x-www-form-urlencoded")
-        .header("host", "127.0.0.1:3000");
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = router
-        .clone()
-        .oneshot(
-            request
-                .body(Body::from(format!("mode={mode}")))
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 20)
-        .await
-        .expect("body");
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let answer = common::send(
+        router,
+        common::post_form("/api/set_outbound_policy", &format!("mode={mode}"), headers),
+    )
+    .await;
+    (answer.status, answer.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -180,7 +145,7 @@ async fn cross_origin_writes_are_refused_and_change_nothing() {
     })
     .await
     .expect("client");
-    let router = mesh_egress::server::router(options(), Arc::new(Ok(cluster)));
+    let router = mesh_egress::server::router(common::leptos_options(), Arc::new(Ok(cluster)));
     let mesh = || async {
         config_maps
             .get("istio")
@@ -225,12 +190,12 @@ async fn cross_origin_writes_are_refused_and_change_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_carry_a_nonce_csp_and_the_security_headers() {
     let router = router_for(kubeconfig()).await;
-    let response = router
-        .clone()
-        .oneshot(Request::get("/").body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let headers = response.headers().clone();
+    let answer = common::send(
+        &router,
+        Request::get("/").body(Body::empty()).expect("request"),
+    )
+    .await;
+    let headers = answer.headers;
     let csp = headers
         .get("content-security-policy")
         .and_then(|v| v.to_str().ok())
@@ -248,10 +213,7 @@ async fn pages_carry_a_nonce_csp_and_the_security_headers() {
         "nosniff"
     );
     assert!(headers.get("referrer-policy").is_some());
-    let body = axum::body::to_bytes(response.into_body(), 1 << 22)
-        .await
-        .expect("body");
-    let html = String::from_utf8_lossy(&body);
+    let html = answer.body;
     let scripts = html.matches("<script").count();
     let with_nonce = html.matches(&format!("nonce=\"{nonce}\"")).count();
     assert!(scripts > 0);

@@ -1011,23 +1011,7 @@ pub fn validate_sidecar(namespace: &str, spec: Option<&Value>) -> Vec<Finding> {
             ));
             continue;
         };
-        let number = number_field(port, "number", &format!("{field}.port"), &mut out).unwrap_or(0);
-        let protocol =
-            string_field(port, "protocol", &format!("{field}.port"), &mut out).unwrap_or_default();
-        if let Some(name) = string_field(port, "name", &format!("{field}.port"), &mut out) {
-            if !is_dns1123_label(&name) {
-                out.push(Finding::error(
-                    format!("{field}.port.name"),
-                    format!("invalid port name {name:?}"),
-                ));
-            }
-        }
-        if !protocol.is_empty() && known_protocol(&protocol).is_none() {
-            out.push(Finding::error(
-                format!("{field}.port.protocol"),
-                format!("unsupported protocol {protocol:?}"),
-            ));
-        }
+        let (number, protocol) = sidecar_port(port, &format!("{field}.port"), &mut out);
         if !(1..=65535).contains(&number) {
             out.push(Finding::error(
                 format!("{field}.port.number"),
@@ -1147,25 +1131,7 @@ pub fn validate_sidecar(namespace: &str, spec: Option<&Value>) -> Vec<Finding> {
             }
             Some(port) => {
                 let port_field = format!("{field}.port");
-                let number = number_field(port, "number", &port_field, &mut out).unwrap_or(0);
-                let protocol =
-                    string_field(port, "protocol", &port_field, &mut out).unwrap_or_default();
-                if let Some(name) =
-                    string_field(port, "name", &port_field, &mut out).filter(|n| !n.is_empty())
-                {
-                    if !is_dns1123_label(&name) {
-                        out.push(Finding::error(
-                            format!("{port_field}.name"),
-                            format!("invalid port name {name:?}"),
-                        ));
-                    }
-                }
-                if !protocol.is_empty() && known_protocol(&protocol).is_none() {
-                    out.push(Finding::error(
-                        format!("{port_field}.protocol"),
-                        format!("unsupported protocol {protocol:?}"),
-                    ));
-                }
+                let (number, _) = sidecar_port(port, &port_field, &mut out);
                 let bind = string_field(listener, "bind", &field, &mut out).unwrap_or_default();
                 let capture =
                     string_field(listener, "captureMode", &field, &mut out).unwrap_or_default();
@@ -1261,6 +1227,28 @@ pub fn validate_sidecar(namespace: &str, spec: Option<&Value>) -> Vec<Finding> {
         }
     }
     out
+}
+
+/// A Sidecar listener's port: the name is optional (a DNS-1123 label when given), the protocol
+/// one Istio knows. Gives the number (0 when absent: a unix socket listener) and the protocol.
+fn sidecar_port(port: &Value, field: &str, out: &mut Vec<Finding>) -> (i64, String) {
+    let number = number_field(port, "number", field, out).unwrap_or(0);
+    let protocol = string_field(port, "protocol", field, out).unwrap_or_default();
+    if let Some(name) = string_field(port, "name", field, out).filter(|n| !n.is_empty()) {
+        if !is_dns1123_label(&name) {
+            out.push(Finding::error(
+                format!("{field}.name"),
+                format!("invalid port name {name:?}"),
+            ));
+        }
+    }
+    if !protocol.is_empty() && known_protocol(&protocol).is_none() {
+        out.push(Finding::error(
+            format!("{field}.protocol"),
+            format!("unsupported protocol {protocol:?}"),
+        ));
+    }
+    (number, protocol)
 }
 
 /// `namespace/host`, as Sidecar egress hosts are written.

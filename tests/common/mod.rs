@@ -157,3 +157,52 @@ pub fn restore_corpus_scalars(spec: &mut serde_json::Value) {
         }
     }
 }
+
+/// Leptos options for driving `server::router` in tests (no socket, no site files needed).
+pub fn leptos_options() -> leptos::prelude::LeptosOptions {
+    leptos::prelude::LeptosOptions::builder()
+        .output_name("mesh-egress")
+        .site_root("target/site")
+        .build()
+}
+
+/// An HTTP answer, read whole.
+pub struct Answer {
+    pub status: axum::http::StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub body: String,
+}
+
+/// Sends one request through the router, without a socket.
+pub async fn send(router: &axum::Router, request: axum::http::Request<axum::body::Body>) -> Answer {
+    use tower::ServiceExt;
+    let response = router.clone().oneshot(request).await.expect("response");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 22)
+        .await
+        .expect("body");
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// A form POST as a server function receives it, with extra headers.
+pub fn post_form(
+    path: &str,
+    form: &str,
+    headers: &[(&str, &str)],
+) -> axum::http::Request<axum::body::Body> {
+    let mut request = axum::http::Request::post(path)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .header("host", "127.0.0.1:3000");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    request
+        .body(axum::body::Body::from(form.to_string()))
+        .expect("request")
+}
