@@ -13,8 +13,6 @@ use leptos_router::{
 
 /// The document around the app, rendered on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    crate::server::set_content_security_policy();
     view! {
         <!DOCTYPE html>
         <html lang="en">

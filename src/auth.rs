@@ -3,10 +3,15 @@
 //! SameSite=Strict cookie that expires; or a trusted authenticating proxy names the user in a
 //! header and the server impersonates them. The token is never logged and never sent back.
 
+use crate::domain::access::SessionMode;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
 use axum::http::HeaderMap;
 use base64::Engine;
 use chacha20poly1305::aead::{Aead, KeyInit};
 use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use std::convert::Infallible;
+use std::sync::Arc;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "mesh_egress_session";
@@ -40,13 +45,111 @@ impl AuthMode {
         !matches!(self, Self::Local)
     }
 
+    /// The mode, as the pages know it.
+    pub fn mode(&self) -> SessionMode {
+        match self {
+            Self::Local => SessionMode::Local,
+            Self::Token { .. } => SessionMode::Token,
+            Self::Proxy { .. } => SessionMode::Proxy,
+        }
+    }
+
     /// A short name for the mode.
     pub fn name(&self) -> &'static str {
+        self.mode().name()
+    }
+
+    /// Who sent a request, by this mode's rules.
+    pub fn caller(&self, headers: &HeaderMap) -> Caller {
         match self {
-            Self::Local => "local",
-            Self::Token { .. } => "token",
-            Self::Proxy { .. } => "proxy",
+            Self::Local => Caller::Local,
+            Self::Token { sessions, .. } => cookie(headers, COOKIE)
+                .and_then(|value| sessions.open(value, now()))
+                .map(|token| Caller::SignedIn { token })
+                .unwrap_or_else(|| Caller::Anonymous {
+                    why: "no valid session (it may have expired)".into(),
+                }),
+            Self::Proxy {
+                user_header,
+                groups_header,
+            } => {
+                let header = |name: &str| {
+                    headers
+                        .get(name)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::trim)
+                        .filter(|v| !v.is_empty())
+                };
+                let Some(user) = header(user_header) else {
+                    return Caller::Anonymous {
+                        why: format!("the authenticating proxy sent no {user_header} header"),
+                    };
+                };
+                let groups = groups_header
+                    .as_deref()
+                    .and_then(header)
+                    .map(|g| {
+                        g.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                Caller::Proxied {
+                    user: user.to_string(),
+                    groups,
+                }
+            }
         }
+    }
+}
+
+/// Who sent a request: an axum extractor, so server functions and handlers identify the
+/// caller the same way. It reads the [`AuthMode`] the router put in the request's extensions
+/// (local mode when there is none).
+#[derive(Clone, PartialEq, Eq)]
+pub enum Caller {
+    /// Local mode: the server's own identity.
+    Local,
+    /// A user signed in with this bearer token.
+    SignedIn {
+        /// The token (never logged, never sent back).
+        token: String,
+    },
+    /// A user named by the trusted proxy, to be impersonated.
+    Proxied {
+        /// The user name.
+        user: String,
+        /// The user's groups.
+        groups: Vec<String>,
+    },
+    /// Shared mode, and nobody is signed in.
+    Anonymous {
+        /// What is missing.
+        why: String,
+    },
+}
+
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Local => write!(f, "Local"),
+            Self::SignedIn { .. } => write!(f, "SignedIn(<token>)"),
+            Self::Proxied { user, groups } => write!(f, "Proxied({user}, {groups:?})"),
+            Self::Anonymous { why } => write!(f, "Anonymous({why})"),
+        }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        Ok(match parts.extensions.get::<Arc<AuthMode>>() {
+            Some(mode) => mode.caller(&parts.headers),
+            None => Caller::Local,
+        })
     }
 }
 
@@ -152,6 +255,31 @@ mod tests {
         let mut tampered = sealed.into_bytes();
         tampered[20] ^= 1;
         assert_eq!(keys.open(&String::from_utf8_lossy(&tampered), 0), None);
+    }
+
+    #[test]
+    fn the_proxy_names_the_caller_and_nobody_else_does() {
+        let mode = AuthMode::Proxy {
+            user_header: "x-forwarded-user".into(),
+            groups_header: Some("x-forwarded-groups".into()),
+        };
+        let mut headers = HeaderMap::new();
+        assert!(matches!(mode.caller(&headers), Caller::Anonymous { .. }));
+        headers.insert("x-forwarded-user", "alice".parse().expect("header"));
+        headers.insert("x-forwarded-groups", "dev, ops,".parse().expect("header"));
+        assert_eq!(
+            mode.caller(&headers),
+            Caller::Proxied {
+                user: "alice".into(),
+                groups: vec!["dev".into(), "ops".into()]
+            }
+        );
+        let token = AuthMode::Token {
+            sessions: SessionKeys::random(),
+            secure_cookies: false,
+        };
+        assert!(matches!(token.caller(&headers), Caller::Anonymous { .. }));
+        assert_eq!(AuthMode::Local.caller(&headers), Caller::Local);
     }
 
     #[test]

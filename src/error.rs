@@ -60,6 +60,27 @@ pub enum AppError {
         /// What conflicted.
         message: String,
     },
+    /// The request was not sent: the cluster is not in a state that allows it (the policy is
+    /// rendered by an installer, nothing to undo, no mesh config).
+    #[error("{reason}")]
+    Precondition {
+        /// Why, and what to do instead.
+        reason: String,
+    },
+    /// An object in the cluster does not have the shape Istio gives it.
+    #[error("{object}: {reason}")]
+    Malformed {
+        /// Which object.
+        object: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// This server failed; the log has the cause.
+    #[error("internal error: {message}")]
+    Internal {
+        /// What failed, in short.
+        message: String,
+    },
     /// The cluster answered with an error this dashboard cannot act on by itself.
     #[error("the Kubernetes API server answered: {message}")]
     Cluster {
@@ -83,7 +104,9 @@ impl AppError {
             Self::Unauthenticated { .. } => 401,
             Self::Forbidden { .. } => 403,
             Self::NotFound { .. } => 404,
-            Self::Conflict { .. } => 409,
+            Self::Conflict { .. } | Self::Precondition { .. } => 409,
+            Self::Internal { .. } => 500,
+            Self::Malformed { .. } => 502,
             Self::NoCluster { .. } | Self::Unreachable { .. } => 503,
             Self::Cluster { .. } => 502,
             Self::Request { .. } => 400,
@@ -104,8 +127,12 @@ impl AppError {
             Self::Forbidden { .. } => {
                 Some("Ask a cluster administrator for the RBAC permission named above.")
             }
-            Self::Unauthenticated { .. } => {
-                Some("Sign in with a Kubernetes bearer token at /login.")
+            Self::Unauthenticated { .. } => Some(
+                "Sign in again with a valid Kubernetes bearer token; in local mode, renew the \
+                 kubeconfig's credentials.",
+            ),
+            Self::Malformed { .. } => {
+                Some("Fix the object named above in the cluster; Istio cannot read it either.")
             }
             _ => None,
         }

@@ -20,6 +20,8 @@ pub mod cluster;
 pub mod metrics;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod service;
 
 /// The browser's entry point: hydrates the server-rendered page.
 #[cfg(feature = "hydrate")]

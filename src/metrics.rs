@@ -1,11 +1,12 @@
 //! Prometheus metrics, in the text exposition format: requests by route and status, latencies,
-//! cache size, API server errors, policy switches. One registry for the process.
+//! cache size, API server errors, policy switches. One registry per server, handed to the
+//! parts that count (router, service layer, watch) rather than kept in a global.
 
 use crate::domain::LiveStatus;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 
 const BUCKETS: [f64; 11] = [
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -25,12 +26,6 @@ pub struct Metrics {
     latency: Mutex<BTreeMap<String, Histogram>>,
     apiserver_errors: AtomicU64,
     policy_switches: Mutex<BTreeMap<String, u64>>,
-}
-
-/// The one registry.
-pub fn metrics() -> &'static Metrics {
-    static METRICS: OnceLock<Metrics> = OnceLock::new();
-    METRICS.get_or_init(Metrics::default)
 }
 
 // NB: a panic while holding one of these locks must not take metrics down with it.

@@ -1,23 +1,28 @@
 //! The web server: one `router` function, so tests can drive it without a socket.
 
-use crate::api::ssr::ClusterState;
 use crate::app::{shell, App};
 use crate::auth::AuthMode;
+use crate::cluster::Cluster;
 use crate::domain::LiveStatus;
-use crate::metrics::metrics;
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::service::Services;
 use axum::extract::{MatchedPath, Request};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
+
+/// What the server knows about its cluster: a client, or why there is none.
+pub type ClusterState = Arc<Result<Cluster, AppError>>;
 
 /// The whole HTTP application in local mode (the server's identity for everyone).
 pub fn router(leptos_options: LeptosOptions, cluster: ClusterState) -> Router {
@@ -31,25 +36,31 @@ pub fn router_with_auth(
     cluster: ClusterState,
     auth: Arc<AuthMode>,
 ) -> Router {
+    let metrics = Arc::new(Metrics::default());
+    let services = Arc::new(Services::new(
+        Arc::unwrap_or_clone(cluster),
+        auth.clone(),
+        metrics.clone(),
+    ));
     let routes = generate_route_list(App);
-    let cache = cluster
-        .as_ref()
-        .as_ref()
+    let cache = services
+        .server()
         .ok()
-        .map(|c| c.start_service_entry_cache());
-    let live = match (&cache, cluster.as_ref()) {
+        .map(|c| c.start_service_entry_cache(metrics.clone()));
+    let live = match (&cache, services.server()) {
         (Some(cache), _) => LiveSource::Cache(cache.subscribe()),
         (None, Err(error)) => LiveSource::NoCluster(error.to_string()),
         (None, Ok(_)) => LiveSource::NoCluster("the watch did not start".to_string()),
     };
     let context = move || {
-        provide_context(cluster.clone());
-        provide_context(auth.clone());
+        provide_context(services.clone());
         // A fresh nonce per page: the only inline scripts allowed are Leptos's own.
         leptos::nonce::provide_nonce();
+        set_content_security_policy();
     };
     let ready_source = live.clone();
     let metrics_source = live.clone();
+    let exposition = metrics.clone();
     Router::new()
         .route("/api/events", get(move || events(live.clone())))
         .route("/healthz", get(|| async { "ok" }))
@@ -62,13 +73,14 @@ pub fn router_with_auth(
                     LiveSource::Cache(receiver) => Some(receiver.borrow().clone()),
                     LiveSource::NoCluster(_) => None,
                 };
+                let text = exposition.render(cached, live.as_ref());
                 async move {
                     (
                         [(
                             header::CONTENT_TYPE,
                             "text/plain; version=0.0.4; charset=utf-8",
                         )],
-                        metrics().render(cached, live.as_ref()),
+                        text,
                     )
                 }
             }),
@@ -77,8 +89,11 @@ pub fn router_with_auth(
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .route_layer(axum::middleware::from_fn(track))
+        .route_layer(axum::middleware::from_fn(move |matched, request, next| {
+            track(metrics.clone(), matched, request, next)
+        }))
         .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(refuse_cross_origin_writes))
         .with_state(leptos_options)
@@ -144,8 +159,14 @@ pub fn content_security_policy(nonce: &str) -> String {
     )
 }
 
-/// Sets the page's CSP with this request's nonce (called while rendering the shell).
-pub fn set_content_security_policy() {
+/// Sets a page's CSP with this request's nonce. Server-function answers keep the CSP that
+/// allows nothing (see [`security_headers`]).
+fn set_content_security_policy() {
+    let is_page = use_context::<axum::http::request::Parts>()
+        .is_some_and(|parts| !parts.uri.path().starts_with("/api/"));
+    if !is_page {
+        return;
+    }
     if let (Some(nonce), Some(response)) = (
         leptos::nonce::use_nonce(),
         use_context::<leptos_axum::ResponseOptions>(),
@@ -183,14 +204,19 @@ async fn security_headers(request: Request, next: Next) -> Response {
 }
 
 /// Counts every routed request by its route pattern (not its path: bounded label values).
-async fn track(matched: Option<MatchedPath>, request: Request, next: Next) -> Response {
+async fn track(
+    metrics: Arc<Metrics>,
+    matched: Option<MatchedPath>,
+    request: Request,
+    next: Next,
+) -> Response {
     let route = matched
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "other".to_string());
     let method = request.method().to_string();
     let started = Instant::now();
     let response = next.run(request).await;
-    metrics().observe_request(
+    metrics.observe_request(
         &route,
         &method,
         response.status().as_u16(),

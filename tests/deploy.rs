@@ -107,7 +107,7 @@ async fn the_service_account_can_do_what_the_dashboard_does_and_no_more() {
     .await
     .expect("connect as the ServiceAccount");
 
-    sa.overview(None)
+    common::overview(&sa)
         .await
         .expect("overview: namespaces, ServiceEntries, Sidecars, control planes");
     let object = serde_json::json!({
@@ -116,7 +116,6 @@ async fn the_service_account_can_do_what_the_dashboard_does_and_no_more() {
     });
     sa.create_service_entry(&ns.name, object)
         .await
-        .expect("create request")
         .expect("created");
     sa.service_entry(&ns.name, "httpbin.org")
         .await
@@ -128,7 +127,7 @@ async fn the_service_account_can_do_what_the_dashboard_does_and_no_more() {
     sa.set_policy(&OutboundPolicyMode::RegistryOnly, None)
         .await
         .expect("switch the policy in the mesh ConfigMap");
-    let cache = sa.start_service_entry_cache();
+    let cache = sa.start_service_entry_cache(Default::default());
     let mut status = cache.subscribe();
     let synced = tokio::time::timeout(std::time::Duration::from_secs(10), async {
         while !status.borrow().synced {

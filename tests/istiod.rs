@@ -3,11 +3,12 @@
 
 mod common;
 
+use mesh_egress::cluster::ClusterError;
+
 use common::{corpus_labels as labels, kubeconfig, restore_corpus_scalars, TestNamespace};
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
-use mesh_egress::domain::validation::{is_valid, validate_service_entry, validate_sidecar};
 use mesh_egress::domain::OutboundPolicyMode;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -78,8 +79,10 @@ async fn writes_istiod_refuses_come_back_as_findings_not_a_generic_failure() {
     let findings = cluster
         .create_service_entry(&ns.name, object)
         .await
-        .expect("the request itself works")
         .expect_err("istiod refuses it in the dry run");
+    let ClusterError::Rejected { findings } = findings else {
+        panic!("not a rejection: {findings:?}");
+    };
     assert!(
         findings.iter().any(|f| f.message.contains("bad..host")),
         "{findings:?}"
@@ -155,8 +158,8 @@ async fn validate_agrees_with_the_live_apiserver_and_istiod_on_the_whole_corpus(
             plural,
         )
     };
-    let mut disagreements = Vec::new();
-    let mut judged = 0;
+    let mut live_verdicts = Vec::new();
+    let mut objects = Vec::new();
     for (file, kind, plural) in [
         (
             "serviceentry-istiod-validation.json",
@@ -201,21 +204,39 @@ async fn validate_agrees_with_the_live_apiserver_and_istiod_on_the_whole_corpus(
                 Err(kube::Error::Api(status)) if (400..500).contains(&status.code) => false,
                 Err(other) => panic!("the dry run itself failed: {other}"),
             };
-            let ours = if kind == "ServiceEntry" {
-                validate_service_entry(&ns.name, &labels, object.data.get("spec"))
-            } else {
-                validate_sidecar(&ns.name, object.data.get("spec"))
-            };
-            judged += 1;
-            if is_valid(&ours) != live_valid {
-                disagreements.push(format!(
-                    "{file} {:?}: live valid={live_valid} ({:?}), mesh-egress found {ours:?}",
-                    record["name"],
-                    live.err().map(|e| e.to_string())
-                ));
-            }
+            live_verdicts.push((
+                format!("{file} {:?}", record["name"]),
+                live_valid,
+                live.err().map(|e| e.to_string()),
+            ));
+            objects.push(serde_json::to_value(&object).expect("object as JSON"));
         }
     }
-    assert_eq!(judged, 104);
+    assert_eq!(objects.len(), 104);
+    // The real command, as a user runs it: one List manifest, one line per object, in order.
+    let manifest = std::env::temp_dir().join(format!(
+        "mesh-egress-corpus-{:08x}.json",
+        rand::random::<u32>()
+    ));
+    let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": objects});
+    std::fs::write(&manifest, list.to_string()).expect("write manifest");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mesh-egress"))
+        .args(["validate", "-f", manifest.to_str().expect("utf-8")])
+        .output()
+        .expect("run mesh-egress validate");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), live_verdicts.len(), "{stdout}");
+    let mut disagreements = Vec::new();
+    for ((case, live_valid, live_error), line) in live_verdicts.iter().zip(&lines) {
+        let ours_valid = !line.contains(": invalid: ");
+        if ours_valid != *live_valid {
+            disagreements.push(format!(
+                "{case}: live valid={live_valid} ({live_error:?}), mesh-egress validate said {line}"
+            ));
+        }
+    }
+    let any_invalid = live_verdicts.iter().any(|(_, valid, _)| !valid);
+    assert_eq!(output.status.code(), Some(i32::from(any_invalid)));
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }

@@ -37,7 +37,9 @@ async fn overview_counts_the_service_entries_of_a_namespace() {
     )
     .await;
 
-    let overview = ns.cluster().await.overview(None).await.expect("overview");
+    let overview = common::overview(&ns.cluster().await)
+        .await
+        .expect("overview");
     let row = overview
         .namespaces
         .iter()
@@ -46,7 +48,9 @@ async fn overview_counts_the_service_entries_of_a_namespace() {
     assert_eq!(row.service_entries, 2);
 
     ns.delete_service_entry("stripe").await;
-    let overview = ns.cluster().await.overview(None).await.expect("overview");
+    let overview = common::overview(&ns.cluster().await)
+        .await
+        .expect("overview");
     let row = overview
         .namespaces
         .iter()
@@ -106,12 +110,9 @@ async fn an_unreachable_cluster_is_named_in_plain_words() {
     })
     .await
     .expect("a client is built without contacting the cluster");
-    let error = mesh_egress::error::AppError::from(
-        cluster
-            .overview(None)
-            .await
-            .expect_err("nothing listens on port 1"),
-    );
+    let error = common::overview(&cluster)
+        .await
+        .expect_err("nothing listens on port 1");
     let text = error.to_string();
     assert!(
         text.starts_with("cannot reach the Kubernetes API server at https://127.0.0.1:1"),

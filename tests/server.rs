@@ -222,3 +222,62 @@ async fn pages_carry_a_nonce_csp_and_the_security_headers() {
         "every inline script carries the nonce: {scripts} scripts, {with_nonce} nonces"
     );
 }
+
+/// The admin kubeconfig with a token the API server does not know (revoked or expired).
+fn revoked_kubeconfig() -> std::path::PathBuf {
+    let admin = std::fs::read_to_string(kubeconfig()).expect("read kubeconfig");
+    let token = std::fs::read_to_string(kubeconfig().with_file_name("tokens").join("admin"))
+        .expect("admin token");
+    let revoked = admin.replace(token.trim(), "revoked-token-0000");
+    let path =
+        std::env::temp_dir().join(format!("mesh-egress-revoked-{:08x}", rand::random::<u32>()));
+    std::fs::write(&path, revoked).expect("write kubeconfig");
+    path
+}
+
+/// A 401 from the API server is "sign in", never RBAC advice about a missing permission.
+#[tokio::test]
+async fn a_rejected_token_leads_to_sign_in_not_to_rbac_advice() {
+    let router = router_for(revoked_kubeconfig()).await;
+    let answer = common::send(&router, common::post_form("/api/overview", "", &[])).await;
+    assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.body);
+    let error: mesh_egress::error::AppError =
+        serde_json::from_str(&answer.body).expect("an AppError");
+    assert!(
+        matches!(error, mesh_egress::error::AppError::Unauthenticated { .. }),
+        "{error:?}"
+    );
+    let hint = error.hint().unwrap_or_default();
+    assert!(hint.contains("Sign in"), "{hint}");
+    assert!(!hint.contains("RBAC"), "{hint}");
+}
+
+/// Every server function sets the status its error calls for, including refusals made
+/// before the cluster is asked.
+#[tokio::test]
+async fn refusals_carry_their_status_on_every_path() {
+    let router = router_for(kubeconfig()).await;
+    let bad_mode = common::send(
+        &router,
+        common::post_form("/api/set_outbound_policy", "mode=open", &[]),
+    )
+    .await;
+    assert_eq!(
+        bad_mode.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        bad_mode.body
+    );
+    assert!(bad_mode.body.contains("mode"), "{}", bad_mode.body);
+    let bad_manifest = common::send(
+        &router,
+        common::post_form("/api/create_service_entry", "manifest=kind%3A+Pod", &[]),
+    )
+    .await;
+    assert_eq!(
+        bad_manifest.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        bad_manifest.body
+    );
+}

@@ -3,6 +3,8 @@
 
 mod common;
 
+use mesh_egress::cluster::ClusterError;
+
 use common::{httpbin_spec, service_entry_resource, TestNamespace};
 use kube::api::Api;
 use kube::core::DynamicObject;
@@ -35,7 +37,6 @@ async fn create_delete_and_undo_restore_the_object_exactly() {
     let view = cluster
         .create_service_entry(&ns.name, manifest(&ns.name, "httpbin.org", httpbin_spec()))
         .await
-        .expect("request")
         .expect("accepted");
     assert_eq!(view.hosts, vec!["httpbin.org", "www.httpbin.org"]);
     let before = get(&ns, "httpbin.org").await.expect("created");
@@ -85,8 +86,10 @@ async fn apiserver_rejections_come_back_at_their_field_and_nothing_is_written() 
     let findings = cluster
         .create_service_entry(&ns.name, manifest(&ns.name, "none-endpoints", spec))
         .await
-        .expect("request")
         .expect_err("refused by the dry run");
+    let ClusterError::Rejected { findings } = findings else {
+        panic!("not a rejection: {findings:?}");
+    };
     assert!(
         findings
             .iter()
@@ -112,7 +115,7 @@ async fn mesh_egress_refuses_what_istiod_would_before_any_request() {
 async fn the_watch_cache_sees_a_change_made_elsewhere_within_a_second() {
     let ns = TestNamespace::new("se-live").await;
     let cluster = ns.cluster().await;
-    let cache = cluster.start_service_entry_cache();
+    let cache = cluster.start_service_entry_cache(Default::default());
     let mut status = cache.subscribe();
     let deadline = Instant::now() + Duration::from_secs(10);
     while !status.borrow().synced {
@@ -137,4 +140,28 @@ async fn the_watch_cache_sees_a_change_made_elsewhere_within_a_second() {
         status.borrow().generation > generation,
         "the live status moved"
     );
+}
+
+/// The create form's own findings refuse it: a port line that does not read as a port is
+/// never silently dropped (the entry would be written without it).
+#[tokio::test]
+async fn a_form_with_a_bad_port_line_is_refused_and_nothing_is_written() {
+    let ns = TestNamespace::new("se-form").await;
+    let router = mesh_egress::server::router(
+        common::leptos_options(),
+        std::sync::Arc::new(Ok(ns.cluster().await)),
+    );
+    let form = format!(
+        "form[name]=half&form[namespace]={}&form[hosts]=api.example.com\
+         &form[ports]=443+tls+TLS%0Aeighty+http&form[resolution]=DNS&form[location]=MESH_EXTERNAL",
+        ns.name
+    );
+    let answer = common::send(
+        &router,
+        common::post_form("/api/create_service_entry_form", &form, &[]),
+    )
+    .await;
+    assert_eq!(answer.status.as_u16(), 422, "{}", answer.body);
+    assert!(answer.body.contains("line 2"), "{}", answer.body);
+    assert!(get(&ns, "half").await.is_none(), "nothing was written");
 }

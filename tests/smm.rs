@@ -69,7 +69,6 @@ async fn list_create_and_delete_work_on_v1beta1_only_clusters() {
     let created = cluster
         .create_service_entry("default", object)
         .await
-        .expect("request")
         .expect("accepted as v1beta1");
     assert_eq!(created.name, "httpbin.org");
     let listed = cluster.service_entries("default").await.expect("list");
@@ -95,6 +94,6 @@ async fn list_create_and_delete_work_on_v1beta1_only_clusters() {
         .await
         .expect("list")
         .is_empty());
-    let overview = cluster.overview(None).await.expect("overview");
+    let overview = common::overview(&cluster).await.expect("overview");
     assert!(overview.namespaces.iter().any(|n| n.name == "default"));
 }

@@ -144,3 +144,34 @@ test("all namespaces: search names and hosts; the detail shows every field and t
   await expect(page.getByTestId("detail-valid")).toBeVisible();
   await expect(page.getByTestId("download-yaml")).toHaveAttribute("download", "stripe-api.yaml");
 });
+
+test("a bad form line refuses the form, and the YAML sent next shows its own result", async ({ page }) => {
+  const ns = randomName("e2e-latest");
+  kubectl("create", "namespace", ns);
+  const create = new CreatePage(page);
+  await create.goto(ns);
+  await create.field("name").fill("half");
+  await create.field("hosts").fill("api.example.com");
+  // The second line is not NUMBER NAME PROTOCOL: nothing may be written without it.
+  await create.field("ports").fill("443 tls TLS\neighty http");
+  await create.submitForm();
+  await expect(page.getByTestId("error")).toContainText("nothing was written");
+  expect(getEntry(ns, "half").status).not.toBe(0);
+
+  await create.submitYaml(httpbin(ns));
+  await expect(page.getByTestId("created")).toContainText(`${ns}/httpbin.org`);
+  await expect(page.getByTestId("error")).toHaveCount(0);
+});
+
+test("Copy says Copied only when the clipboard took the text", async ({ page }) => {
+  await page.addInitScript(() => {
+    Object.defineProperty(navigator, "clipboard", {
+      value: { writeText: () => Promise.reject(new Error("denied")) },
+    });
+  });
+  await page.goto("/namespaces/payments/serviceentries/stripe-api");
+  await expect(page.locator("main[data-hydrated=true]")).toHaveCount(1);
+  await page.getByTestId("copy-yaml").click();
+  await expect(page.getByTestId("copy-yaml")).toContainText("Copy failed");
+  await expect(page.getByTestId("copy-yaml")).not.toHaveText("Copied");
+});

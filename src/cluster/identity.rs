@@ -2,8 +2,9 @@
 //! a trusted authenticating proxy. The API server decides what each may do; this module asks
 //! it (SelfSubjectReview, SelfSubjectAccessReview) and records changes as Events.
 
-use super::{Cluster, ClusterError};
-use crate::domain::access::{Access, Permission};
+use super::{Cluster, ClusterError, NETWORKING_GROUP};
+use crate::domain::access::{Access, Action};
+use crate::domain::{PolicySource, SourceKind};
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
@@ -13,24 +14,106 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
 use kube::api::{Api, PostParams};
 use kube::core::ObjectMeta;
 use kube::Client;
-use std::sync::Arc;
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex};
 use tokio::sync::OnceCell;
+
+/// What a change was made to.
+#[derive(Debug, Clone)]
+pub enum Changed {
+    /// A ServiceEntry.
+    ServiceEntry {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
+    /// Where the mesh-wide policy lives (a ConfigMap or a control plane).
+    PolicySource(PolicySource),
+}
 
 /// A change to record in the audit trail.
 #[derive(Debug, Clone)]
 pub struct Change {
-    /// The changed object's apiVersion.
-    pub api_version: String,
-    /// Its kind.
-    pub kind: String,
-    /// Its namespace.
-    pub namespace: String,
-    /// Its name.
-    pub name: String,
+    /// What was changed.
+    pub object: Changed,
     /// A CamelCase reason, such as `ServiceEntryDeleted`.
     pub reason: &'static str,
     /// What happened, before → after, in words (the actor is prepended).
     pub what: String,
+}
+
+/// How many signed-in identities keep a client (and their connection pool) ready.
+const CACHED_IDENTITIES: usize = 256;
+
+/// Clients per identity (token, or impersonated user and groups), bounded: a user's requests
+/// reuse one client instead of building one per request.
+pub(super) type IdentityCache = Arc<Mutex<lru::LruCache<IdentityKey, Cluster>>>;
+
+/// What tells one identity's client from another's.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum IdentityKey {
+    Token(String),
+    Impersonated(String, Vec<String>),
+}
+
+/// An empty identity cache.
+pub(super) fn identity_cache() -> IdentityCache {
+    let capacity = NonZeroUsize::new(CACHED_IDENTITIES).unwrap_or(NonZeroUsize::MIN);
+    Arc::new(Mutex::new(lru::LruCache::new(capacity)))
+}
+
+/// The verb and resource the API server checks for an action, and the words for a denial.
+fn resource_attributes(action: &Action) -> (ResourceAttributes, String) {
+    let (verb, group, resource, namespace, name) = match action {
+        Action::ListServiceEntries { namespace } => {
+            ("list", NETWORKING_GROUP, "serviceentries", namespace, None)
+        }
+        Action::CreateServiceEntries { namespace } => (
+            "create",
+            NETWORKING_GROUP,
+            "serviceentries",
+            namespace,
+            None,
+        ),
+        Action::DeleteServiceEntries { namespace } => (
+            "delete",
+            NETWORKING_GROUP,
+            "serviceentries",
+            namespace,
+            None,
+        ),
+        Action::SwitchPolicy { source } => match source.kind {
+            SourceKind::ConfigMap => (
+                "update",
+                "",
+                "configmaps",
+                &source.namespace,
+                Some(&source.name),
+            ),
+            SourceKind::IstioControlPlane => (
+                "patch",
+                super::policy::SMM_GROUP,
+                super::policy::ISTIO_CONTROL_PLANES,
+                &source.namespace,
+                Some(&source.name),
+            ),
+        },
+    };
+    let object = match name {
+        Some(name) => format!("{resource} {name:?}"),
+        None => resource.to_string(),
+    };
+    let denied = format!("you may not {verb} {object} in namespace {namespace}");
+    let attributes = ResourceAttributes {
+        verb: Some(verb.to_string()),
+        group: Some(group.to_string()),
+        resource: Some(resource.to_string()),
+        namespace: Some(namespace.clone()),
+        name: name.cloned(),
+        ..Default::default()
+    };
+    (attributes, denied)
 }
 
 impl Cluster {
@@ -45,23 +128,45 @@ impl Cluster {
         })
     }
 
+    /// The cached client for `key`, or a new one made by `make` (then cached).
+    fn for_identity(
+        &self,
+        key: IdentityKey,
+        make: impl FnOnce(&mut kube::Config),
+    ) -> Result<Self, ClusterError> {
+        let lock = || {
+            self.identities.lock().map_err(|_| ClusterError::Internal {
+                message: "the client cache is unavailable".into(),
+            })
+        };
+        if let Some(cluster) = lock()?.get(&key) {
+            return Ok(cluster.clone());
+        }
+        let mut config = self.config.clone();
+        make(&mut config);
+        let cluster = self.derived(config)?;
+        lock()?.put(key, cluster.clone());
+        Ok(cluster)
+    }
+
     /// The same cluster, acting with a user's bearer token instead of the server's identity.
     pub fn with_token(&self, token: &str) -> Result<Self, ClusterError> {
-        let mut config = self.config.clone();
-        config.auth_info = kube::config::AuthInfo {
-            token: Some(secrecy::SecretString::from(token.to_string())),
-            ..Default::default()
-        };
-        self.derived(config)
+        self.for_identity(IdentityKey::Token(token.to_string()), |config| {
+            config.auth_info = kube::config::AuthInfo {
+                token: Some(secrecy::SecretString::from(token.to_string())),
+                ..Default::default()
+            };
+        })
     }
 
     /// The same cluster, impersonating `user` (and `groups`) with the server's identity,
     /// which needs RBAC permission to impersonate.
     pub fn impersonating(&self, user: &str, groups: Vec<String>) -> Result<Self, ClusterError> {
-        let mut config = self.config.clone();
-        config.auth_info.impersonate = Some(user.to_string());
-        config.auth_info.impersonate_groups = (!groups.is_empty()).then_some(groups);
-        self.derived(config)
+        let key = IdentityKey::Impersonated(user.to_string(), groups.clone());
+        self.for_identity(key, |config| {
+            config.auth_info.impersonate = Some(user.to_string());
+            config.auth_info.impersonate_groups = (!groups.is_empty()).then_some(groups);
+        })
     }
 
     /// The acting user's name, as the API server knows it (asked once per identity).
@@ -82,18 +187,12 @@ impl Cluster {
             .cloned()
     }
 
-    /// Asks the API server whether the acting identity may do `permission`.
-    pub async fn can(&self, permission: &Permission) -> Result<Access, ClusterError> {
+    /// Asks the API server whether the acting identity may do `action`.
+    pub async fn can(&self, action: &Action) -> Result<Access, ClusterError> {
+        let (attributes, denied) = resource_attributes(action);
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {
-                resource_attributes: Some(ResourceAttributes {
-                    verb: Some(permission.verb.clone()),
-                    group: Some(permission.group.clone()),
-                    resource: Some(permission.resource.clone()),
-                    namespace: permission.namespace.clone(),
-                    name: permission.name.clone(),
-                    ..Default::default()
-                }),
+                resource_attributes: Some(attributes),
                 ..Default::default()
             },
             ..Default::default()
@@ -106,9 +205,7 @@ impl Cluster {
         Ok(if allowed {
             Access::Allowed
         } else {
-            Access::Denied {
-                reason: permission.denied_message(),
-            }
+            Access::Denied { reason: denied }
         })
     }
 
@@ -120,25 +217,47 @@ impl Cluster {
             .await
             .unwrap_or_else(|_| "an unidentified user".to_string());
         let message = format!("{actor} {}", change.what);
+        let (api_version, kind, namespace, name) = match &change.object {
+            Changed::ServiceEntry { namespace, name } => (
+                self.service_entry_api_version().await,
+                "ServiceEntry",
+                namespace,
+                name,
+            ),
+            Changed::PolicySource(source) => match source.kind {
+                SourceKind::ConfigMap => (
+                    "v1".to_string(),
+                    "ConfigMap",
+                    &source.namespace,
+                    &source.name,
+                ),
+                SourceKind::IstioControlPlane => (
+                    format!("{}/v1alpha1", super::policy::SMM_GROUP),
+                    "IstioControlPlane",
+                    &source.namespace,
+                    &source.name,
+                ),
+            },
+        };
         tracing::info!(
             target: "audit",
             user = %actor,
             action = change.reason,
-            object = %format!("{}/{}/{}", change.kind, change.namespace, change.name),
+            object = %format!("{kind}/{namespace}/{name}"),
             "{message}"
         );
-        let now = chrono_now();
+        let now = k8s_openapi::jiff::Timestamp::now();
         let event = Event {
             metadata: ObjectMeta {
                 generate_name: Some("mesh-egress-".to_string()),
-                namespace: Some(change.namespace.clone()),
+                namespace: Some(namespace.clone()),
                 ..Default::default()
             },
             involved_object: ObjectReference {
-                api_version: Some(change.api_version.clone()),
-                kind: Some(change.kind.clone()),
-                namespace: Some(change.namespace.clone()),
-                name: Some(change.name.clone()),
+                api_version: Some(api_version),
+                kind: Some(kind.to_string()),
+                namespace: Some(namespace.clone()),
+                name: Some(name.clone()),
                 ..Default::default()
             },
             reason: Some(change.reason.to_string()),
@@ -157,7 +276,7 @@ impl Cluster {
             count: Some(1),
             ..Default::default()
         };
-        if let Err(e) = Api::<Event>::namespaced(server.client.clone(), &change.namespace)
+        if let Err(e) = Api::<Event>::namespaced(server.client.clone(), namespace)
             .create(&PostParams::default(), &event)
             .await
         {
@@ -167,6 +286,30 @@ impl Cluster {
     }
 }
 
-fn chrono_now() -> k8s_openapi::jiff::Timestamp {
-    k8s_openapi::jiff::Timestamp::now()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn denials_read_as_a_person_would_say_them() {
+        let (attributes, denied) = resource_attributes(&Action::DeleteServiceEntries {
+            namespace: "payments".into(),
+        });
+        assert_eq!(
+            denied,
+            "you may not delete serviceentries in namespace payments"
+        );
+        assert_eq!(attributes.group.as_deref(), Some("networking.istio.io"));
+        let source = crate::domain::PolicySource {
+            kind: SourceKind::ConfigMap,
+            namespace: "istio-system".into(),
+            name: "istio".into(),
+        };
+        let (attributes, denied) = resource_attributes(&Action::SwitchPolicy { source });
+        assert_eq!(
+            denied,
+            "you may not update configmaps \"istio\" in namespace istio-system"
+        );
+        assert_eq!(attributes.name.as_deref(), Some("istio"));
+    }
 }

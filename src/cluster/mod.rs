@@ -8,19 +8,19 @@ mod policy;
 mod service_entries;
 
 pub use error::ClusterError;
-pub use identity::Change;
+pub use identity::{Change, Changed};
 pub use policy::FIELD_MANAGER;
 pub use service_entries::ServiceEntryCache;
 
-use crate::domain::policy::setting_from_mesh_config;
-use crate::domain::sidecar::effective_policy;
-use crate::domain::{NamespaceSummary, Overview, SidecarPolicy};
+use crate::domain::overview::{NamespaceInfo, Registered};
+use crate::domain::policy::{setting_from_mesh_config, IstiodView};
+use crate::domain::SidecarPolicy;
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use kube::{Client, Config};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use tokio::sync::OnceCell;
 
@@ -55,6 +55,7 @@ pub struct Cluster {
     networking_version: std::sync::Arc<OnceCell<String>>,
     cache: std::sync::Arc<std::sync::OnceLock<ServiceEntryCache>>,
     recently_deleted: service_entries::RecentlyDeleted,
+    identities: identity::IdentityCache,
 }
 
 impl Cluster {
@@ -95,6 +96,7 @@ impl Cluster {
             networking_version: Default::default(),
             cache: Default::default(),
             recently_deleted: Default::default(),
+            identities: identity::identity_cache(),
         })
     }
 
@@ -103,8 +105,13 @@ impl Cluster {
         &self.server
     }
 
+    /// The namespace of Istio's control plane.
+    pub fn istio_namespace(&self) -> &str {
+        &self.istio_namespace
+    }
+
     fn err(&self, source: kube::Error) -> ClusterError {
-        ClusterError::kube(&self.server, source)
+        ClusterError::from_kube(&self.server, &source)
     }
 
     /// The networking.istio.io version to use: v1 where served, else v1beta1 (Service Mesh
@@ -120,10 +127,10 @@ impl Cluster {
                     .iter()
                     .find(|v| served.iter().any(|s| s == *v))
                     .map(|v| v.to_string())
-                    .ok_or_else(|| ClusterError::Malformed {
-                        object: NETWORKING_GROUP.to_string(),
+                    .ok_or_else(|| ClusterError::Precondition {
                         reason: format!(
-                            "the cluster serves none of v1, v1beta1, v1alpha3 (it serves: {})",
+                            "the cluster serves none of {NETWORKING_GROUP} v1, v1beta1, v1alpha3 \
+                             (it serves: {}): install Istio's CRDs",
                             served.join(", ")
                         ),
                     })
@@ -149,7 +156,7 @@ impl Cluster {
     }
 
     /// Every Sidecar's outbound policy, as the effective-policy rules need it.
-    async fn sidecar_policies(&self) -> Result<Vec<SidecarPolicy>, ClusterError> {
+    pub async fn sidecar_policies(&self) -> Result<Vec<SidecarPolicy>, ClusterError> {
         let resource = self.sidecar_resource().await?;
         let sidecars = Api::<DynamicObject>::all_with(self.client.clone(), &resource)
             .list(&ListParams::default())
@@ -179,64 +186,52 @@ impl Cluster {
             .collect()
     }
 
-    /// The first page: the mesh-wide policy and every namespace with its ServiceEntry count
-    /// and effective policy.
-    pub async fn overview(&self, control_plane: Option<&str>) -> Result<Overview, ClusterError> {
+    /// Every namespace, with whether sidecar injection is on by label.
+    pub async fn namespaces(&self) -> Result<Vec<NamespaceInfo>, ClusterError> {
         let namespaces = Api::<Namespace>::all(self.client.clone())
             .list_metadata(&ListParams::default())
             .await
             .map_err(|e| self.err(e))?;
-        let entries = self.all_service_entries().await?;
-        let mut per_namespace: BTreeMap<String, usize> = BTreeMap::new();
-        let mut hosts: BTreeSet<String> = BTreeSet::new();
-        for entry in &entries {
-            if let Some(ns) = &entry.metadata.namespace {
-                *per_namespace.entry(ns.clone()).or_default() += 1;
-            }
-            let entry_hosts = entry.data.get("spec").and_then(|s| s.get("hosts"));
-            if let Some(list) = entry_hosts.and_then(|h| h.as_array()) {
-                hosts.extend(list.iter().filter_map(|h| h.as_str().map(str::to_string)));
-            }
-        }
-        let policy = self.policy_report(control_plane).await?;
-        let mesh_setting = policy.setting();
-        let sidecars = self.sidecar_policies().await?;
-        let mut summaries: Vec<NamespaceSummary> = namespaces
+        Ok(namespaces
             .items
             .iter()
             .filter_map(|ns| {
                 let name = ns.metadata.name.clone()?;
                 let labels = ns.metadata.labels.as_ref();
-                let injection = labels
-                    .map(|l| {
-                        l.get("istio-injection").map(String::as_str) == Some("enabled")
-                            || l.contains_key("istio.io/rev")
-                    })
-                    .unwrap_or(false);
-                Some(NamespaceSummary {
-                    service_entries: per_namespace.get(&name).copied().unwrap_or(0),
-                    effective: effective_policy(
-                        &name,
-                        &self.istio_namespace,
-                        &mesh_setting,
-                        &sidecars,
-                    ),
-                    name,
-                    injection,
-                })
+                let injection = labels.is_some_and(|l| {
+                    l.get("istio-injection").map(String::as_str) == Some("enabled")
+                        || l.contains_key("istio.io/rev")
+                });
+                Some(NamespaceInfo { name, injection })
             })
-            .collect();
-        summaries.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(Overview {
-            cluster: self.server.clone(),
-            policy,
-            namespaces: summaries,
-            registered_hosts: hosts.len(),
-            policy_access: crate::domain::access::Access::Allowed,
-            istiod: match &self.istiod_debug {
-                Some(base) => Some(istiod::istiod_view(base).await),
-                None => None,
-            },
-        })
+            .collect())
+    }
+
+    /// What each namespace registers: its ServiceEntries and their hosts (from the cache).
+    pub async fn registered_by_namespace(
+        &self,
+    ) -> Result<BTreeMap<String, Registered>, ClusterError> {
+        let mut registered: BTreeMap<String, Registered> = BTreeMap::new();
+        for entry in self.all_service_entries().await? {
+            let Some(namespace) = &entry.metadata.namespace else {
+                continue;
+            };
+            let here = registered.entry(namespace.clone()).or_default();
+            here.service_entries += 1;
+            let hosts = entry.data.get("spec").and_then(|s| s.get("hosts"));
+            if let Some(list) = hosts.and_then(|h| h.as_array()) {
+                here.hosts
+                    .extend(list.iter().filter_map(|h| h.as_str().map(str::to_string)));
+            }
+        }
+        Ok(registered)
+    }
+
+    /// What istiod really uses, when the dashboard knows where to ask.
+    pub async fn istiod_view(&self) -> Option<IstiodView> {
+        match &self.istiod_debug {
+            Some(base) => Some(istiod::istiod_view(base).await),
+            None => None,
+        }
     }
 }

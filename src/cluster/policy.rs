@@ -16,11 +16,16 @@ const MAX_WRITE_ATTEMPTS: u32 = 10;
 /// The field manager named on every write.
 pub const FIELD_MANAGER: &str = "mesh-egress";
 
+/// Service Mesh Manager's API group.
+pub(super) const SMM_GROUP: &str = "servicemesh.cisco.com";
+/// The plural resource of Service Mesh Manager's control planes.
+pub(super) const ISTIO_CONTROL_PLANES: &str = "istiocontrolplanes";
+
 /// Service Mesh Manager's control plane resource.
 fn istio_control_plane_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("servicemesh.cisco.com", "v1alpha1", "IstioControlPlane"),
-        "istiocontrolplanes",
+        &GroupVersionKind::gvk(SMM_GROUP, "v1alpha1", "IstioControlPlane"),
+        ISTIO_CONTROL_PLANES,
     )
 }
 
@@ -100,8 +105,8 @@ impl Cluster {
                 Some(name) => planes
                     .iter()
                     .position(|p| p.metadata.name.as_deref() == Some(name))
-                    .ok_or_else(|| ClusterError::Refused {
-                        reason: format!(
+                    .ok_or_else(|| ClusterError::NotFound {
+                        what: format!(
                             "there is no IstioControlPlane {}/{name}; there are: {}",
                             self.istio_namespace,
                             planes
@@ -215,9 +220,9 @@ impl Cluster {
             else {
                 let looked_for = match &report {
                     PolicyReport::NoSource { looked_for } => looked_for.join("; "),
-                    PolicyReport::Found { .. } => String::new(),
+                    PolicyReport::Found { .. } | PolicyReport::Hidden { .. } => String::new(),
                 };
-                return Err(ClusterError::Refused {
+                return Err(ClusterError::Precondition {
                     reason: format!(
                         "there is no mesh config to write the policy to (looked for: {looked_for})"
                     ),
@@ -248,7 +253,7 @@ impl Cluster {
                 }
                 Located::ConfigMap(mut config_map) => {
                     if let Some(manager) = managed_by {
-                        return Err(ClusterError::Refused {
+                        return Err(ClusterError::Precondition {
                             reason: format!(
                                 "{source} is rendered by {manager}, which reverts direct edits: \
                                  set meshConfig.outboundTrafficPolicy.mode there instead"

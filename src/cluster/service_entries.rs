@@ -2,7 +2,6 @@
 
 use super::{Cluster, ClusterError, FIELD_MANAGER};
 use crate::domain::service_entry::{view_from_spec, Deleted, ServiceEntryDetail, ServiceEntryView};
-use crate::domain::validation::{Finding, Severity};
 use crate::domain::LiveStatus;
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
@@ -12,6 +11,9 @@ use kube::runtime::{watcher, WatchStreamExt};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
+
+/// How long a request waits for the watch's first list before it LISTs by itself.
+const FIRST_LIST_WAIT: Duration = Duration::from_secs(5);
 
 /// The watch-backed cache: the store, and the live status pushed to pages.
 #[derive(Clone)]
@@ -77,48 +79,13 @@ fn clean_for_recreate(object: &DynamicObject) -> DynamicObject {
     clean
 }
 
-/// Maps an apiserver rejection (422 with causes) to field findings.
-fn rejection_findings(error: &kube::Error) -> Option<Vec<Finding>> {
-    let kube::Error::Api(status) = error else {
-        return None;
-    };
-    if status.code != 422 && status.code != 400 {
-        return None;
-    }
-    let causes = status
-        .details
-        .as_ref()
-        .map(|d| d.causes.clone())
-        .unwrap_or_default();
-    if causes.is_empty() {
-        return Some(vec![Finding {
-            severity: Severity::Error,
-            field: "spec".into(),
-            message: status.message.clone(),
-            code: None,
-        }]);
-    }
-    Some(
-        causes
-            .iter()
-            .map(|c| Finding {
-                severity: Severity::Error,
-                field: if c.field.is_empty() {
-                    "spec".into()
-                } else {
-                    c.field.clone()
-                },
-                message: c.message.clone(),
-                code: None,
-            })
-            .collect(),
-    )
-}
-
 impl Cluster {
     /// Starts the watch that feeds the cache, and keeps it running (with backoff) for the
     /// life of the process. Pages get the live status through [`ServiceEntryCache::subscribe`].
-    pub fn start_service_entry_cache(&self) -> ServiceEntryCache {
+    pub fn start_service_entry_cache(
+        &self,
+        metrics: Arc<crate::metrics::Metrics>,
+    ) -> ServiceEntryCache {
         let (sender, receiver) = watch::channel(LiveStatus::default());
         let store: Arc<OnceLock<Store<DynamicObject>>> = Arc::default();
         let cache = ServiceEntryCache {
@@ -134,7 +101,7 @@ impl Cluster {
                     Err(e) => {
                         sender.send_modify(|s| {
                             s.connected = false;
-                            s.error = Some(crate::error::AppError::from(e).to_string());
+                            s.error = Some(e.to_string());
                         });
                         tokio::time::sleep(Duration::from_secs(2)).await;
                     }
@@ -171,14 +138,13 @@ impl Cluster {
                     }
                     Err(e) => {
                         tracing::warn!(error = %e, "ServiceEntry watch failed; retrying");
-                        crate::metrics::metrics().apiserver_error();
+                        metrics.apiserver_error();
                         let message = match &e {
                             watcher::Error::InitialListFailed(source)
                             | watcher::Error::WatchStartFailed(source)
-                            | watcher::Error::WatchFailed(source) => crate::error::AppError::from(
-                                ClusterError::kube(&cluster.server, clone_kube_error(source)),
-                            )
-                            .to_string(),
+                            | watcher::Error::WatchFailed(source) => {
+                                ClusterError::from_kube(&cluster.server, source).to_string()
+                            }
                             other => other.to_string(),
                         };
                         sender.send_if_modified(|s| {
@@ -201,16 +167,19 @@ impl Cluster {
         &self,
     ) -> Result<Vec<Arc<DynamicObject>>, ClusterError> {
         if let Some(cache) = self.cache.get() {
-            // A page opened right at start waits briefly for the first list.
-            for _ in 0..50 {
+            // A page opened right at start waits briefly for the first list (or the watch's
+            // first failure), then falls back to one LIST.
+            let mut status = cache.status.clone();
+            let settled = tokio::time::timeout(
+                FIRST_LIST_WAIT,
+                status.wait_for(|s| s.synced || (!s.connected && s.error.is_some())),
+            )
+            .await
+            .is_ok_and(|answer| answer.is_ok());
+            if settled {
                 if let Some(objects) = cache.objects() {
                     return Ok(objects);
                 }
-                let status = cache.status.borrow().clone();
-                if !status.connected && status.error.is_some() {
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
         let resource = self.service_entry_resource().await?;
@@ -307,7 +276,7 @@ impl Cluster {
         &self,
         namespace: &str,
         object: serde_json::Value,
-    ) -> Result<Result<ServiceEntryView, Vec<Finding>>, ClusterError> {
+    ) -> Result<ServiceEntryView, ClusterError> {
         let resource = self.service_entry_resource().await?;
         let mut object: DynamicObject =
             serde_json::from_value(object).map_err(|e| ClusterError::Malformed {
@@ -325,20 +294,15 @@ impl Cluster {
             dry_run: true,
             field_manager: Some(FIELD_MANAGER.to_string()),
         };
-        if let Err(e) = api.create(&params, &object).await {
-            return match rejection_findings(&e) {
-                Some(findings) => Ok(Err(findings)),
-                None => Err(self.err(e)),
-            };
-        }
+        api.create(&params, &object)
+            .await
+            .map_err(|e| self.err(e))?;
         params.dry_run = false;
-        match api.create(&params, &object).await {
-            Ok(created) => Ok(Ok(view_of(&created))),
-            Err(e) => match rejection_findings(&e) {
-                Some(findings) => Ok(Err(findings)),
-                None => Err(self.err(e)),
-            },
-        }
+        let created = api
+            .create(&params, &object)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(view_of(&created))
     }
 
     /// Deletes a ServiceEntry and keeps what is needed to re-create it exactly (spec, labels,
@@ -356,8 +320,8 @@ impl Cluster {
         let view = view_of(&object);
         self.recently_deleted
             .lock()
-            .map_err(|_| ClusterError::Refused {
-                reason: "internal state is unavailable".into(),
+            .map_err(|_| ClusterError::Internal {
+                message: "the list of deleted objects is unavailable".into(),
             })?
             .insert(
                 (namespace.to_string(), name.to_string()),
@@ -380,10 +344,12 @@ impl Cluster {
         let object = self
             .recently_deleted
             .lock()
-            .map_err(|_| ClusterError::Refused { reason: "internal state is unavailable".into() })?
+            .map_err(|_| ClusterError::Internal {
+                message: "the list of deleted objects is unavailable".into(),
+            })?
             .get(&key)
             .cloned()
-            .ok_or_else(|| ClusterError::Refused {
+            .ok_or_else(|| ClusterError::Precondition {
                 reason: format!("there is nothing to undo for {namespace}/{name}: this server did not delete it"),
             })?;
         let created = self
@@ -408,12 +374,3 @@ impl Cluster {
 /// The recently deleted objects, by namespace and name.
 pub(super) type RecentlyDeleted =
     Arc<Mutex<std::collections::BTreeMap<(String, String), DynamicObject>>>;
-
-/// kube::Error is not Clone; the mapping needs an owned one for API errors (the rest become
-/// a transport error with the same words).
-fn clone_kube_error(error: &kube::Error) -> kube::Error {
-    match error {
-        kube::Error::Api(status) => kube::Error::Api(status.clone()),
-        other => kube::Error::Service(other.to_string().into()),
-    }
-}

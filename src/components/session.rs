@@ -1,4 +1,5 @@
 use crate::api::{session_info, SignOut};
+use crate::domain::access::SessionMode;
 use leptos::prelude::*;
 
 /// Who the dashboard acts as, in the header; sign-out in token mode.
@@ -15,17 +16,17 @@ pub fn SessionBadge() -> impl IntoView {
     view! {
         <span class="session" data-testid="session">
             <Transition fallback=|| ()>
-                {move || session.get().and_then(Result::ok).map(|s| match (s.mode.as_str(), s.user) {
-                    ("token", Some(user)) => view! {
+                {move || session.get().and_then(Result::ok).map(|s| match (s.mode, s.user) {
+                    (SessionMode::Token, Some(user)) => view! {
                         "Signed in as " <strong data-testid="session-user">{user}</strong>
                         <ActionForm action=sign_out attr:class="inline">
                             <button type="submit" class="link" data-testid="sign-out">"Sign out"</button>
                         </ActionForm>
                     }.into_any(),
-                    ("token", None) => view! { <a href="/login" data-testid="sign-in">"Sign in"</a> }.into_any(),
+                    (SessionMode::Token, None) => view! { <a href="/login" data-testid="sign-in">"Sign in"</a> }.into_any(),
                     (mode, Some(user)) => view! {
                         "Acting as " <strong data-testid="session-user">{user}</strong>
-                        {format!(" ({mode} mode)")}
+                        {format!(" ({} mode)", mode.name())}
                     }.into_any(),
                     (_, None) => ().into_any(),
                 })}

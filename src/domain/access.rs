@@ -1,55 +1,36 @@
 //! What the acting user may do, as the API server answers it: controls are shown, or disabled
-//! with the reason.
+//! with the reason. Actions are named here by what they do; `cluster` turns them into the
+//! verbs and resources the API server checks.
 
+use super::policy::PolicySource;
 use serde::{Deserialize, Serialize};
 
-/// A verb on a resource, optionally in a namespace and on a named object.
+/// Something a user may or may not do, as the pages offer it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Permission {
-    /// get, list, create, update, patch, delete, …
-    pub verb: String,
-    /// API group ("" for the core group).
-    pub group: String,
-    /// Plural resource name.
-    pub resource: String,
-    /// Namespace, for namespaced resources.
-    pub namespace: Option<String>,
-    /// Object name, when the permission is about one object.
-    pub name: Option<String>,
+pub enum Action {
+    /// List (and read) the ServiceEntries of a namespace.
+    ListServiceEntries {
+        /// The namespace.
+        namespace: String,
+    },
+    /// Register ServiceEntries in a namespace.
+    CreateServiceEntries {
+        /// The namespace.
+        namespace: String,
+    },
+    /// Remove ServiceEntries from a namespace.
+    DeleteServiceEntries {
+        /// The namespace.
+        namespace: String,
+    },
+    /// Switch the mesh-wide policy where it lives.
+    SwitchPolicy {
+        /// The ConfigMap or control plane that holds it.
+        source: PolicySource,
+    },
 }
 
-impl Permission {
-    /// A permission on a namespaced resource.
-    pub fn new(verb: &str, group: &str, resource: &str, namespace: &str) -> Self {
-        Self {
-            verb: verb.into(),
-            group: group.into(),
-            resource: resource.into(),
-            namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
-            name: None,
-        }
-    }
-
-    /// The same permission on one named object.
-    pub fn named(mut self, name: &str) -> Self {
-        self.name = Some(name.to_string());
-        self
-    }
-
-    /// "you may not delete serviceentries in namespace X".
-    pub fn denied_message(&self) -> String {
-        let object = match &self.name {
-            Some(name) => format!("{} {name:?}", self.resource),
-            None => self.resource.clone(),
-        };
-        match &self.namespace {
-            Some(ns) => format!("you may not {} {object} in namespace {ns}", self.verb),
-            None => format!("you may not {} {object}", self.verb),
-        }
-    }
-}
-
-/// The API server's answer for one permission.
+/// The API server's answer for one action.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Access {
     /// Allowed.
@@ -85,35 +66,33 @@ pub struct NamespacePermissions {
     pub delete: Access,
 }
 
+/// How the dashboard tells users apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SessionMode {
+    /// Everyone acts as the server's own (kubeconfig) identity.
+    Local,
+    /// Users sign in with a Kubernetes bearer token.
+    Token,
+    /// A trusted proxy in front names the user; the server impersonates them.
+    Proxy,
+}
+
+impl SessionMode {
+    /// The mode's name, as `--auth` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Token => "token",
+            Self::Proxy => "proxy",
+        }
+    }
+}
+
 /// Who is signed in, and how.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Session {
-    /// local, token or proxy.
-    pub mode: String,
+    /// How users are told apart.
+    pub mode: SessionMode,
     /// The acting user's name, when known.
     pub user: Option<String>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn denials_read_as_a_person_would_say_them() {
-        let p = Permission::new(
-            "delete",
-            "networking.istio.io",
-            "serviceentries",
-            "payments",
-        );
-        assert_eq!(
-            p.denied_message(),
-            "you may not delete serviceentries in namespace payments"
-        );
-        let p = Permission::new("update", "", "configmaps", "istio-system").named("istio");
-        assert_eq!(
-            p.denied_message(),
-            "you may not update configmaps \"istio\" in namespace istio-system"
-        );
-    }
 }

@@ -183,7 +183,7 @@ impl ServiceEntryForm {
             }
         }
         json!({
-            "apiVersion": "networking.istio.io/v1",
+            "apiVersion": super::manifest::SERVICE_ENTRY_API_VERSION,
             "kind": "ServiceEntry",
             "metadata": {"name": self.name.trim(), "namespace": self.namespace.trim()},
             "spec": Value::Object(spec),

@@ -5,6 +5,11 @@ use super::validation::{is_valid, validate_service_entry, validate_sidecar, Find
 use serde_json::Value;
 use std::collections::BTreeMap;
 
+/// The API group of the Istio objects mesh-egress judges, as manifests spell it.
+pub const NETWORKING_GROUP: &str = "networking.istio.io";
+/// The apiVersion mesh-egress writes into the manifests it makes.
+pub const SERVICE_ENTRY_API_VERSION: &str = "networking.istio.io/v1";
+
 /// One object of a manifest and what was found in it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Judged {
@@ -75,14 +80,14 @@ pub fn judge_object(object: &Value) -> Judged {
         .unwrap_or("");
     let spec = object.get("spec");
     let findings = match (group, kind.as_str()) {
-        ("networking.istio.io", "ServiceEntry") => {
+        (NETWORKING_GROUP, "ServiceEntry") => {
             let mut findings = validate_service_entry(&namespace, &labels, spec);
             if name == "<no name>" {
                 findings.insert(0, missing_name());
             }
             Some(findings)
         }
-        ("networking.istio.io", "Sidecar") => {
+        (NETWORKING_GROUP, "Sidecar") => {
             let mut findings = validate_sidecar(&namespace, spec);
             if name == "<no name>" {
                 findings.insert(0, missing_name());

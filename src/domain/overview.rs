@@ -1,9 +1,88 @@
 //! What the first page shows: the mesh-wide policy and every namespace with its number of
 //! external services.
 
-use super::policy::PolicyReport;
-use super::sidecar::EffectivePolicy;
+use super::access::Access;
+use super::policy::{IstiodView, PolicyReport};
+use super::sidecar::{effective_policy, EffectivePolicy, SidecarPolicy};
 use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A namespace as the cluster lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NamespaceInfo {
+    /// Its name.
+    pub name: String,
+    /// Whether sidecar injection is on by label.
+    pub injection: bool,
+}
+
+/// What one namespace registers.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Registered {
+    /// How many ServiceEntries.
+    pub service_entries: usize,
+    /// Their hosts.
+    pub hosts: BTreeSet<String>,
+}
+
+/// Everything the first page is made of, as read from the cluster, before it is cut to what
+/// the user may see.
+#[derive(Debug, Clone)]
+pub struct OverviewParts {
+    /// The API server's address.
+    pub cluster: String,
+    /// Istio's root namespace (its namespace-wide Sidecar is every namespace's default).
+    pub root_namespace: String,
+    /// The policy as the acting user may read it.
+    pub policy: PolicyReport,
+    /// Every namespace.
+    pub namespaces: Vec<NamespaceInfo>,
+    /// What each namespace registers.
+    pub registered: BTreeMap<String, Registered>,
+    /// Every Sidecar's outbound policy.
+    pub sidecars: Vec<SidecarPolicy>,
+    /// Whether the acting user may switch the policy.
+    pub policy_access: Access,
+    /// What istiod uses, when known.
+    pub istiod: Option<IstiodView>,
+}
+
+/// The first page for a user who may see the namespaces `visible` (`None`: all of them).
+/// Counts and the impact of a switch are computed over what the user sees, nothing else.
+pub fn assemble(parts: OverviewParts, visible: Option<&BTreeSet<String>>) -> Overview {
+    let shown = |name: &str| visible.is_none_or(|v| v.contains(name));
+    let mesh = match &parts.policy {
+        PolicyReport::Hidden { .. } => None,
+        report => Some(report.setting()),
+    };
+    let mut hosts = BTreeSet::new();
+    let mut namespaces: Vec<NamespaceSummary> = parts
+        .namespaces
+        .into_iter()
+        .filter(|ns| shown(&ns.name))
+        .map(|ns| {
+            let registered = parts.registered.get(&ns.name);
+            hosts.extend(registered.iter().flat_map(|r| r.hosts.iter().cloned()));
+            NamespaceSummary {
+                service_entries: registered.map_or(0, |r| r.service_entries),
+                effective: mesh.as_ref().map(|mesh| {
+                    effective_policy(&ns.name, &parts.root_namespace, mesh, &parts.sidecars)
+                }),
+                injection: ns.injection,
+                name: ns.name,
+            }
+        })
+        .collect();
+    namespaces.sort_by(|a, b| a.name.cmp(&b.name));
+    Overview {
+        cluster: parts.cluster,
+        policy: parts.policy,
+        namespaces,
+        registered_hosts: hosts.len(),
+        policy_access: parts.policy_access,
+        istiod: parts.istiod,
+    }
+}
 
 /// One namespace as the overview lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -15,8 +94,9 @@ pub struct NamespaceSummary {
     /// Whether sidecar injection is enabled by label (`istio-injection=enabled` or an
     /// `istio.io/rev` label).
     pub injection: bool,
-    /// The outbound policy its pods really get, and why.
-    pub effective: EffectivePolicy,
+    /// The outbound policy its pods really get, and why; unknown when the user may not read
+    /// the mesh-wide policy.
+    pub effective: Option<EffectivePolicy>,
 }
 
 /// The first page's data.
@@ -28,8 +108,8 @@ pub struct Overview {
     pub policy: PolicyReport,
     /// Every namespace, sorted by name.
     pub namespaces: Vec<NamespaceSummary>,
-    /// Distinct hosts registered by all ServiceEntries: what pods still reach under
-    /// REGISTRY_ONLY.
+    /// Distinct hosts registered by the ServiceEntries of the listed namespaces: what pods
+    /// still reach under REGISTRY_ONLY.
     pub registered_hosts: usize,
     /// Whether the acting user may switch the policy (and why not).
     pub policy_access: super::access::Access,
@@ -69,12 +149,12 @@ mod tests {
             name: name.into(),
             service_entries,
             injection: false,
-            effective: crate::domain::sidecar::effective_policy(
+            effective: Some(crate::domain::sidecar::effective_policy(
                 name,
                 "istio-system",
                 &crate::domain::PolicySetting::NotSet,
                 &[],
-            ),
+            )),
         }
     }
 
@@ -101,5 +181,63 @@ mod tests {
             istiod: None,
         };
         assert_eq!(overview.registered_totals(), (5, 2));
+    }
+
+    fn parts(policy: PolicyReport) -> OverviewParts {
+        let registered = |hosts: &[&str]| Registered {
+            service_entries: hosts.len(),
+            hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        };
+        OverviewParts {
+            cluster: "https://127.0.0.1:6443".into(),
+            root_namespace: "istio-system".into(),
+            policy,
+            namespaces: ["mine", "theirs"]
+                .iter()
+                .map(|n| NamespaceInfo {
+                    name: n.to_string(),
+                    injection: true,
+                })
+                .collect(),
+            registered: [
+                ("mine".to_string(), registered(&["a.example.com"])),
+                (
+                    "theirs".to_string(),
+                    registered(&["b.example.com", "c.example.com"]),
+                ),
+            ]
+            .into(),
+            sidecars: vec![],
+            policy_access: Access::Allowed,
+            istiod: None,
+        }
+    }
+
+    #[test]
+    fn the_impact_counts_only_what_the_user_may_see() {
+        let visible: BTreeSet<String> = ["mine".to_string()].into();
+        let overview = assemble(
+            parts(PolicyReport::NoSource { looked_for: vec![] }),
+            Some(&visible),
+        );
+        assert_eq!(overview.namespaces.len(), 1);
+        assert_eq!(overview.registered_totals(), (1, 1));
+        assert_eq!(
+            overview.registered_hosts, 1,
+            "hosts of hidden namespaces are not counted"
+        );
+        let everything = assemble(parts(PolicyReport::NoSource { looked_for: vec![] }), None);
+        assert_eq!(everything.registered_hosts, 3);
+    }
+
+    #[test]
+    fn a_hidden_policy_leaves_every_effective_policy_unknown() {
+        let overview = assemble(
+            parts(PolicyReport::Hidden {
+                reason: "you may not get configmaps".into(),
+            }),
+            None,
+        );
+        assert!(overview.namespaces.iter().all(|n| n.effective.is_none()));
     }
 }

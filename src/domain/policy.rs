@@ -112,9 +112,9 @@ impl PolicySetting {
 /// Why a mesh config could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum MeshConfigError {
-    /// The document is not YAML.
-    #[error("the mesh config is not valid YAML: {0}")]
-    NotYaml(String),
+    /// The document is neither YAML nor JSON.
+    #[error("the mesh config is not valid YAML or JSON: {0}")]
+    Unreadable(String),
     /// A field has the wrong shape.
     #[error("{field} must be {expected}")]
     WrongShape {
@@ -131,7 +131,7 @@ pub fn setting_from_mesh_yaml(document: &str) -> Result<PolicySetting, MeshConfi
         return Ok(PolicySetting::NotSet);
     }
     let value: serde_json::Value =
-        serde_yaml::from_str(document).map_err(|e| MeshConfigError::NotYaml(e.to_string()))?;
+        serde_yaml::from_str(document).map_err(|e| MeshConfigError::Unreadable(e.to_string()))?;
     setting_from_mesh_config(&value)
 }
 
@@ -178,7 +178,7 @@ pub fn set_mode_in_mesh_yaml(
     let mut root: serde_yaml::Value = if document.trim().is_empty() {
         serde_yaml::Value::Mapping(Default::default())
     } else {
-        serde_yaml::from_str(document).map_err(|e| MeshConfigError::NotYaml(e.to_string()))?
+        serde_yaml::from_str(document).map_err(|e| MeshConfigError::Unreadable(e.to_string()))?
     };
     if root.is_null() {
         root = serde_yaml::Value::Mapping(Default::default());
@@ -202,7 +202,7 @@ pub fn set_mode_in_mesh_yaml(
         });
     };
     policy.insert("mode".into(), mode.as_istio().into());
-    serde_yaml::to_string(&root).map_err(|e| MeshConfigError::NotYaml(e.to_string()))
+    serde_yaml::to_string(&root).map_err(|e| MeshConfigError::Unreadable(e.to_string()))
 }
 
 /// What the user asks for when switching: restricted (REGISTRY_ONLY) or allowed (ALLOW_ANY).
@@ -221,7 +221,7 @@ pub fn parse_requested_mode(value: &str) -> Result<OutboundPolicyMode, String> {
 /// enum's zero value and shows as `"outboundTrafficPolicy":{}`).
 pub fn mode_from_istiod_mesh(debug_mesh_json: &str) -> Result<OutboundPolicyMode, MeshConfigError> {
     let value: serde_json::Value = serde_json::from_str(debug_mesh_json)
-        .map_err(|e| MeshConfigError::NotYaml(e.to_string()))?;
+        .map_err(|e| MeshConfigError::Unreadable(e.to_string()))?;
     Ok(match setting_from_mesh_config(&value)? {
         // istiod always fills the default in; an absent field would be its default too.
         PolicySetting::NotSet => OutboundPolicyMode::AllowAny,
@@ -292,6 +292,11 @@ pub enum PolicyReport {
         /// What was looked for, and where, in words.
         looked_for: Vec<String>,
     },
+    /// The acting user may not read where the policy lives.
+    Hidden {
+        /// The API server's refusal, in words.
+        reason: String,
+    },
 }
 
 /// The policy as the automation API and the pages report it.
@@ -329,6 +334,7 @@ impl From<&PolicyReport> for PolicyState {
                 vec![],
             ),
             PolicyReport::NoSource { looked_for } => (None, vec![], None, looked_for.clone()),
+            PolicyReport::Hidden { .. } => (None, vec![], None, vec![]),
         };
         Self {
             mode: setting.effective_mode(),
@@ -343,11 +349,11 @@ impl From<&PolicyReport> for PolicyState {
 }
 
 impl PolicyReport {
-    /// The setting, or "not set" when there is no source at all.
+    /// The setting, or "not set" when there is no source at all (or it is hidden).
     pub fn setting(&self) -> PolicySetting {
         match self {
             Self::Found { setting, .. } => setting.clone(),
-            Self::NoSource { .. } => PolicySetting::NotSet,
+            Self::NoSource { .. } | Self::Hidden { .. } => PolicySetting::NotSet,
         }
     }
 }
@@ -494,7 +500,7 @@ trustDomain: cluster.local
             .starts_with("outboundTrafficPolicy.mode must be"));
         assert!(matches!(
             setting_from_mesh_yaml("a: [").expect_err("rejects"),
-            MeshConfigError::NotYaml(_)
+            MeshConfigError::Unreadable(_)
         ));
     }
 }

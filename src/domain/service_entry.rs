@@ -168,7 +168,8 @@ pub struct Deleted {
     pub hosts: Vec<String>,
 }
 
-/// Human age of an RFC 3339 timestamp relative to `now` (seconds since the epoch).
+/// Age as kubectl shows it (`5d`, `3h`), from the creation time and now, both in seconds
+/// since the epoch.
 pub fn age(created_epoch: i64, now_epoch: i64) -> String {
     let secs = (now_epoch - created_epoch).max(0);
     match secs {

@@ -782,7 +782,7 @@ fn validate_endpoint(
     }
     let address = string_field(endpoint, "address", &field, out).unwrap_or_default();
     let network = string_field(endpoint, "network", &field, out).unwrap_or_default();
-    let ports = string_map_u32(endpoint.get("ports"), &format!("{field}.ports"), out);
+    let ports = port_map(endpoint.get("ports"), &format!("{field}.ports"), out);
     let mut unix = false;
     if address.is_empty() {
         if network.is_empty() {
@@ -851,10 +851,15 @@ fn validate_endpoint(
         validate_labels(&labels, &format!("{field}.labels"), out);
     }
     if let Some(weight) = number_field(endpoint, "weight", &field, out) {
-        if weight < 0 || weight > i64::from(u32::MAX) {
+        if weight < 0 {
             out.push(Finding::error(
                 format!("{field}.weight"),
                 "weight must be 0 or more",
+            ));
+        } else if weight > i64::from(u32::MAX) {
+            out.push(Finding::error(
+                format!("{field}.weight"),
+                format!("weight must be at most {}", u32::MAX),
             ));
         }
     }
@@ -880,11 +885,7 @@ fn validate_unix_address(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn string_map_u32(
-    value: Option<&Value>,
-    field: &str,
-    out: &mut Vec<Finding>,
-) -> BTreeMap<String, i64> {
+fn port_map(value: Option<&Value>, field: &str, out: &mut Vec<Finding>) -> BTreeMap<String, i64> {
     match value {
         None | Some(Value::Null) => BTreeMap::new(),
         Some(Value::Object(map)) => map

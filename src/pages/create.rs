@@ -1,7 +1,7 @@
 use crate::api::{CreateServiceEntry, CreateServiceEntryForm};
 use crate::components::{ErrorNotice, FindingList};
 use crate::domain::form::{form_field, ServiceEntryForm};
-use crate::domain::validation::{Finding, PROTOCOLS};
+use crate::domain::validation::{Finding, LOCATIONS, PROTOCOLS, RESOLUTIONS};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -106,24 +106,32 @@ pub fn CreatePage() -> impl IntoView {
         }
         .into_any()
     };
+    // The answer to whichever form was sent last (each action's value stays set after it).
+    let latest = RwSignal::new(None);
+    Effect::new(move |_| {
+        if let Some(result) = create_form.value().get() {
+            latest.set(Some(result));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(result) = create_yaml.value().get() {
+            latest.set(Some(result));
+        }
+    });
     let created = move || {
-        create_form
-            .value()
-            .get()
-            .or_else(|| create_yaml.value().get())
-            .map(|result| match result {
-                Ok(view) => view! {
-                    <div class="notice ok" data-testid="created">
-                        "Created "
-                        <a href=format!("/namespaces/{}/serviceentries/{}", view.namespace, view.name)>
-                            {format!("{}/{}", view.namespace, view.name)}
-                        </a>
-                        "."
-                    </div>
-                }
-                .into_any(),
-                Err(error) => view! { <ErrorNotice error /> }.into_any(),
-            })
+        latest.get().map(|result| match result {
+            Ok(view) => view! {
+                <div class="notice ok" data-testid="created">
+                    "Created "
+                    <a href=format!("/namespaces/{}/serviceentries/{}", view.namespace, view.name)>
+                        {format!("{}/{}", view.namespace, view.name)}
+                    </a>
+                    "."
+                </div>
+            }
+            .into_any(),
+            Err(error) => view! { <ErrorNotice error /> }.into_any(),
+        })
     };
     view! {
         <h1>"Register an external service"</h1>
@@ -136,8 +144,8 @@ pub fn CreatePage() -> impl IntoView {
                 {text_area("hosts", "Hosts", "one per line", |f| f.hosts.clone(), |f, v| f.hosts = v)}
                 {text_area("ports", "Ports", "one per line: NUMBER NAME PROTOCOL [TARGET_PORT]", |f| f.ports.clone(), |f, v| f.ports = v)}
                 <p class="muted small">"Protocols: " {PROTOCOLS.join(", ")} ". HTTPS, TLS and TCP are opaque to the mesh: it sees only TCP-level traffic."</p>
-                {select("resolution", "Resolution", &["DNS", "STATIC", "NONE", "DNS_ROUND_ROBIN", "DYNAMIC_DNS"], |f| f.resolution.clone(), |f, v| f.resolution = v)}
-                {select("location", "Location", &["MESH_EXTERNAL", "MESH_INTERNAL"], |f| f.location.clone(), |f, v| f.location = v)}
+                {select("resolution", "Resolution", RESOLUTIONS, |f| f.resolution.clone(), |f, v| f.resolution = v)}
+                {select("location", "Location", LOCATIONS, |f| f.location.clone(), |f, v| f.location = v)}
                 {text_area("addresses", "Addresses", "optional, one per line", |f| f.addresses.clone(), |f, v| f.addresses = v)}
                 {text_area("endpoints", "Endpoints", "optional, one per line: ADDRESS [PORT_NAME=PORT] [network=N] [locality=L] [weight=W] [label:KEY=VALUE]", |f| f.endpoints.clone(), |f, v| f.endpoints = v)}
                 {text_area("export_to", "Export to", "optional: namespaces, . or *", |f| f.export_to.clone(), |f, v| f.export_to = v)}

@@ -103,11 +103,18 @@ fn OverviewView(
                             <td class="num">{ns.service_entries}</td>
                             <td>{if ns.injection { "enabled" } else { "—" }}</td>
                             <td data-testid=format!("ns-effective-{}", ns.name)>
-                                <span class=mode_class(&ns.effective.mode)>
-                                    {ns.effective.mode.to_string()}
-                                </span>
-                                " "
-                                <span class="muted small">{ns.effective.reason()}</span>
+                                {match ns.effective.clone() {
+                                    Some(effective) => view! {
+                                        <span class=mode_class(&effective.mode)>
+                                            {effective.mode.to_string()}
+                                        </span>
+                                        " "
+                                        <span class="muted small">{effective.reason()}</span>
+                                    }.into_any(),
+                                    None => view! {
+                                        <span class="muted small">"unknown: the mesh-wide policy is hidden from you"</span>
+                                    }.into_any(),
+                                }}
                             </td>
                         </tr>
                     </For>
@@ -138,6 +145,7 @@ fn PolicyCard(
     istiod: Option<crate::domain::policy::IstiodView>,
     set_policy: ServerAction<SetOutboundPolicy>,
 ) -> impl IntoView {
+    let hidden = matches!(policy, PolicyReport::Hidden { .. });
     let setting = policy.setting();
     let mode = setting.effective_mode();
     let restricted = !mode.allows_unregistered_hosts();
@@ -165,6 +173,12 @@ fn PolicyCard(
                     }).collect_view()}
                 </p>
             })}
+        }
+        .into_any(),
+        PolicyReport::Hidden { reason } => view! {
+            <p class="muted" data-testid="policy-source">
+                "You may not read the mesh config: " {reason.clone()}
+            </p>
         }
         .into_any(),
         PolicyReport::NoSource { looked_for } => view! {
@@ -212,11 +226,13 @@ fn PolicyCard(
             <h2>"Mesh-wide outbound traffic policy"</h2>
             <p class="policy-mode">
                 <span class=mode_class(&mode) data-testid="policy-mode">
-                    {setting.describe()}
+                    {if hidden { "unknown".to_string() } else { setting.describe() }}
                 </span>
             </p>
             <p class="muted">
-                {if restricted {
+                {if hidden {
+                    "The mesh-wide policy is not shown to you."
+                } else if restricted {
                     "Pods reach only hosts registered as ServiceEntries."
                 } else {
                     "Pods may call any external host."

@@ -1,5 +1,6 @@
 use crate::api::{session_info, SignIn};
 use crate::components::ErrorNotice;
+use crate::domain::access::SessionMode;
 use leptos::prelude::*;
 
 /// `/login`: sign in with a Kubernetes bearer token (shared mode). The token is checked by
@@ -12,14 +13,14 @@ pub fn LoginPage() -> impl IntoView {
         <h1>"Sign in"</h1>
         <Transition fallback=|| ()>
             {move || session.get().map(|s| match s {
-                Ok(s) if s.mode == "local" => view! {
+                Ok(s) if s.mode == SessionMode::Local => view! {
                     <p class="notice warn" data-testid="local-mode">
                         "This dashboard runs in local mode: it acts as your kubeconfig's identity"
                         {s.user.map(|u| format!(" ({u})"))}
                         ", so there is nothing to sign in to."
                     </p>
                 }.into_any(),
-                Ok(s) if s.mode == "proxy" => view! {
+                Ok(s) if s.mode == SessionMode::Proxy => view! {
                     <p class="notice warn">"Sign-in is handled by the proxy in front of this dashboard."</p>
                 }.into_any(),
                 _ => ().into_any(),

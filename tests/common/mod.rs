@@ -5,8 +5,30 @@ use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
 use kube::Client;
+use mesh_egress::auth::{AuthMode, Caller};
 use mesh_egress::cluster::{Cluster, ConnectOptions};
+use mesh_egress::domain::Overview;
+use mesh_egress::error::AppError;
+use mesh_egress::metrics::Metrics;
+use mesh_egress::service::{Actor, Services};
 use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The service layer acting as the cluster's own identity (local mode).
+pub fn local_actor(cluster: &Cluster) -> Actor {
+    Services::new(
+        Ok(cluster.clone()),
+        Arc::new(AuthMode::Local),
+        Arc::new(Metrics::default()),
+    )
+    .actor(&Caller::Local)
+    .expect("a local actor")
+}
+
+/// The first page's data, as the server function answers it in local mode.
+pub async fn overview(cluster: &Cluster) -> Result<Overview, AppError> {
+    mesh_egress::service::overview(&local_actor(cluster), None).await
+}
 
 /// The admin kubeconfig of the test control plane. Tests fail, never skip, without one.
 pub fn kubeconfig() -> PathBuf {

@@ -1,0 +1,146 @@
+//! External services (ServiceEntries): list, read, create, delete, undo.
+
+use super::Actor;
+use crate::cluster::{Change, Changed};
+use crate::domain::access::{Action, NamespacePermissions};
+use crate::domain::form::ServiceEntryForm;
+use crate::domain::manifest::service_entry_for_create;
+use crate::domain::service_entry::{Deleted, ServiceEntryDetail, ServiceEntryView};
+use crate::domain::validation::is_valid;
+use crate::error::AppError;
+
+/// ServiceEntries of a namespace (`namespace` empty: every namespace the actor may list),
+/// from the shared watch cache, cut to what the actor may see.
+pub async fn list_service_entries(
+    actor: &Actor,
+    namespace: &str,
+) -> Result<Vec<ServiceEntryView>, AppError> {
+    let namespace = namespace.trim();
+    if !namespace.is_empty() && actor.shared {
+        let action = Action::ListServiceEntries {
+            namespace: namespace.to_string(),
+        };
+        if let Some(reason) = actor.mapped(actor.cluster.can(&action).await)?.reason() {
+            return Err(AppError::Forbidden {
+                message: reason.to_string(),
+            });
+        }
+    }
+    let mut entries = actor.mapped(actor.server.service_entries(namespace).await)?;
+    if namespace.is_empty() {
+        let visible = actor
+            .visible_namespaces(entries.iter().map(|e| e.namespace.clone()))
+            .await?;
+        entries.retain(|e| visible.contains(&e.namespace));
+    }
+    Ok(entries)
+}
+
+/// One ServiceEntry with every field, its YAML and what validation finds in it.
+pub async fn service_entry(
+    actor: &Actor,
+    namespace: &str,
+    name: &str,
+) -> Result<ServiceEntryDetail, AppError> {
+    actor.mapped(actor.cluster.service_entry(namespace, name).await)
+}
+
+/// Creates a ServiceEntry from a manifest (YAML or JSON): mesh-egress's validation, then a
+/// server-side dry run, then the write. `namespace` applies when the manifest names none.
+pub async fn create_from_manifest(
+    actor: &Actor,
+    manifest: &str,
+    namespace: Option<&str>,
+) -> Result<ServiceEntryView, AppError> {
+    let (namespace, object) = service_entry_for_create(manifest, namespace)
+        .map_err(|findings| AppError::Rejected { findings })?;
+    let view = actor.mapped(actor.cluster.create_service_entry(&namespace, object).await)?;
+    actor
+        .audit(Change {
+            object: Changed::ServiceEntry {
+                namespace: view.namespace.clone(),
+                name: view.name.clone(),
+            },
+            reason: "ServiceEntryCreated",
+            what: format!("created ServiceEntry for {}", view.hosts.join(", ")),
+        })
+        .await;
+    Ok(view)
+}
+
+/// Creates a ServiceEntry from the create form. The form's own findings (lines that do not
+/// read as ports or endpoints, missing names) refuse it: nothing is dropped silently.
+pub async fn create_from_form(
+    actor: &Actor,
+    form: &ServiceEntryForm,
+) -> Result<ServiceEntryView, AppError> {
+    let findings = form.findings();
+    if !is_valid(&findings) {
+        return Err(AppError::Rejected { findings });
+    }
+    let manifest = form.to_object().to_string();
+    create_from_manifest(actor, &manifest, Some(form.namespace.trim())).await
+}
+
+/// Deletes a ServiceEntry; the answer names the hosts pods no longer reach.
+pub async fn delete_service_entry(
+    actor: &Actor,
+    namespace: &str,
+    name: &str,
+) -> Result<Deleted, AppError> {
+    let deleted = actor.mapped(actor.cluster.delete_service_entry(namespace, name).await)?;
+    let what = format!(
+        "deleted ServiceEntry: pods no longer reach {} under REGISTRY_ONLY",
+        deleted.hosts.join(", ")
+    );
+    actor
+        .audit(Change {
+            object: Changed::ServiceEntry {
+                namespace: namespace.into(),
+                name: name.into(),
+            },
+            reason: "ServiceEntryDeleted",
+            what,
+        })
+        .await;
+    Ok(deleted)
+}
+
+/// Re-creates a ServiceEntry this server deleted, exactly as it was.
+pub async fn undo_delete(
+    actor: &Actor,
+    namespace: &str,
+    name: &str,
+) -> Result<ServiceEntryView, AppError> {
+    let view = actor.mapped(actor.cluster.undo_delete(namespace, name).await)?;
+    actor
+        .audit(Change {
+            object: Changed::ServiceEntry {
+                namespace: namespace.into(),
+                name: name.into(),
+            },
+            reason: "ServiceEntryRestored",
+            what: format!(
+                "restored deleted ServiceEntry for {}",
+                view.hosts.join(", ")
+            ),
+        })
+        .await;
+    Ok(view)
+}
+
+/// What the actor may do with ServiceEntries in `namespace`.
+pub async fn namespace_access(
+    actor: &Actor,
+    namespace: &str,
+) -> Result<NamespacePermissions, AppError> {
+    let namespace = namespace.to_string();
+    let create = Action::CreateServiceEntries {
+        namespace: namespace.clone(),
+    };
+    let delete = Action::DeleteServiceEntries { namespace };
+    Ok(NamespacePermissions {
+        create: actor.mapped(actor.cluster.can(&create).await)?,
+        delete: actor.mapped(actor.cluster.can(&delete).await)?,
+    })
+}

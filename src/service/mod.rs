@@ -1,0 +1,149 @@
+//! The service layer: what each server function does, as plain async functions that take the
+//! acting user and can be tested without HTTP. Permission filtering, audit and metrics are
+//! called from here; the cluster is reached only through `crate::cluster`.
+
+mod entries;
+mod policy;
+mod session;
+
+pub use entries::{
+    create_from_form, create_from_manifest, delete_service_entry, list_service_entries,
+    namespace_access, service_entry, undo_delete,
+};
+pub use policy::{outbound_policy, overview, switch_policy};
+pub use session::{session, sign_in};
+
+use crate::auth::{AuthMode, Caller};
+use crate::cluster::{Change, Cluster, ClusterError};
+use crate::domain::access::Action;
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+/// What every request shares: the cluster (or why there is none), how users are identified,
+/// and the metrics. Built once in main, handed to requests as context.
+pub struct Services {
+    cluster: Result<Cluster, AppError>,
+    auth: Arc<AuthMode>,
+    metrics: Arc<Metrics>,
+}
+
+/// Who acts, resolved from the caller: the cluster as that user, and the server's own.
+pub struct Actor {
+    /// The cluster with the acting user's identity.
+    pub cluster: Cluster,
+    /// The cluster with the server's identity (audit Events, the shared cache).
+    pub server: Cluster,
+    /// Whether users are told apart (results are cut to what each may see).
+    pub shared: bool,
+    metrics: Arc<Metrics>,
+}
+
+impl Services {
+    /// The shared state.
+    pub fn new(
+        cluster: Result<Cluster, AppError>,
+        auth: Arc<AuthMode>,
+        metrics: Arc<Metrics>,
+    ) -> Self {
+        Self {
+            cluster,
+            auth,
+            metrics,
+        }
+    }
+
+    /// The cluster with the server's identity, or why there is none.
+    pub fn server(&self) -> Result<&Cluster, AppError> {
+        self.cluster.as_ref().map_err(Clone::clone)
+    }
+
+    /// How users are identified.
+    pub fn auth(&self) -> &Arc<AuthMode> {
+        &self.auth
+    }
+
+    /// The process's metrics.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
+    }
+
+    /// The acting user for a caller: the server itself in local mode, the signed-in user's
+    /// token, or the user a trusted proxy names (impersonated).
+    pub fn actor(&self, caller: &Caller) -> Result<Actor, AppError> {
+        let server = self.server()?.clone();
+        let cluster = match caller {
+            Caller::Local => server.clone(),
+            Caller::SignedIn { token } => self.mapped(server.with_token(token))?,
+            Caller::Proxied { user, groups } => {
+                self.mapped(server.impersonating(user, groups.clone()))?
+            }
+            Caller::Anonymous { why } => {
+                return Err(AppError::Unauthenticated {
+                    message: why.clone(),
+                })
+            }
+        };
+        Ok(Actor {
+            cluster,
+            server,
+            shared: self.auth.is_shared(),
+            metrics: self.metrics.clone(),
+        })
+    }
+
+    /// Maps a cluster result, counting the API server's own failures.
+    pub fn mapped<T>(&self, result: Result<T, ClusterError>) -> Result<T, AppError> {
+        count_failures(&self.metrics, result)
+    }
+}
+
+fn count_failures<T>(metrics: &Metrics, result: Result<T, ClusterError>) -> Result<T, AppError> {
+    result.map_err(|e| {
+        tracing::warn!(error = %e, "cluster request failed");
+        if e.is_apiserver_failure() {
+            metrics.apiserver_error();
+        }
+        AppError::from(e)
+    })
+}
+
+impl Actor {
+    /// Maps a cluster result, counting the API server's own failures.
+    pub fn mapped<T>(&self, result: Result<T, ClusterError>) -> Result<T, AppError> {
+        count_failures(&self.metrics, result)
+    }
+
+    /// The namespaces among `names` in which the actor may list ServiceEntries (all of them
+    /// in local mode, without asking).
+    pub async fn visible_namespaces(
+        &self,
+        names: impl IntoIterator<Item = String>,
+    ) -> Result<BTreeSet<String>, AppError> {
+        let names: BTreeSet<String> = names.into_iter().collect();
+        if !self.shared {
+            return Ok(names);
+        }
+        let checks = names.into_iter().map(|namespace| async move {
+            let action = Action::ListServiceEntries {
+                namespace: namespace.clone(),
+            };
+            self.cluster
+                .can(&action)
+                .await
+                .map(|access| access.allowed().then_some(namespace))
+        });
+        let mut visible = BTreeSet::new();
+        for answer in futures::future::join_all(checks).await {
+            visible.extend(self.mapped(answer)?);
+        }
+        Ok(visible)
+    }
+
+    /// Records a change in the audit trail, naming the acting user. A change that succeeded is
+    /// never undone by a failing audit Event.
+    pub async fn audit(&self, change: Change) {
+        self.cluster.record_change(&self.server, change).await;
+    }
+}
