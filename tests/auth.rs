@@ -150,16 +150,18 @@ async fn the_namespace_limited_user_sees_and_changes_only_what_rbac_allows() {
         .filter_map(|n| n["name"].as_str())
         .collect();
     assert_eq!(names, vec!["team-dev"], "only what dev may list");
+    // dev may not read where the policy lives: it is hidden (not read with the server's
+    // identity), as /api/outbound_policy refuses it too.
+    let hidden = overview["policy"]["Hidden"]["reason"]
+        .as_str()
+        .expect("the policy is hidden from dev");
+    assert!(hidden.contains("forbidden"), "{hidden}");
     let reason = overview["policy_access"]["Denied"]["reason"]
         .as_str()
         .expect("denied");
-    assert_eq!(
-        reason,
-        format!(
-            "you may not update configmaps \"istio\" in namespace {}",
-            ns.name
-        )
-    );
+    assert_eq!(reason, hidden);
+    let (status, body, _) = post(&router, "/api/outbound_policy", "", Some(&dev), &[]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
 
     let (status, body, _) = post(
         &router,

@@ -55,16 +55,15 @@ pub async fn create_from_manifest(
     let (namespace, object) = service_entry_for_create(manifest, namespace)
         .map_err(|findings| AppError::Rejected { findings })?;
     let view = actor.mapped(actor.cluster.create_service_entry(&namespace, object).await)?;
-    actor
-        .audit(Change {
-            object: Changed::ServiceEntry {
-                namespace: view.namespace.clone(),
-                name: view.name.clone(),
-            },
-            reason: "ServiceEntryCreated",
-            what: format!("created ServiceEntry for {}", view.hosts.join(", ")),
-        })
-        .await;
+    let what = format!("created ServiceEntry for {}", view.hosts.join(", "));
+    audit(
+        actor,
+        &view.namespace,
+        &view.name,
+        "ServiceEntryCreated",
+        what,
+    )
+    .await;
     Ok(view)
 }
 
@@ -93,16 +92,7 @@ pub async fn delete_service_entry(
         "deleted ServiceEntry: pods no longer reach {} under REGISTRY_ONLY",
         deleted.hosts.join(", ")
     );
-    actor
-        .audit(Change {
-            object: Changed::ServiceEntry {
-                namespace: namespace.into(),
-                name: name.into(),
-            },
-            reason: "ServiceEntryDeleted",
-            what,
-        })
-        .await;
+    audit(actor, namespace, name, "ServiceEntryDeleted", what).await;
     Ok(deleted)
 }
 
@@ -143,4 +133,19 @@ pub async fn namespace_access(
         create: actor.mapped(actor.cluster.can(&create).await)?,
         delete: actor.mapped(actor.cluster.can(&delete).await)?,
     })
+}
+
+/// Records a change to one ServiceEntry in the audit trail.
+async fn audit(actor: &Actor, namespace: &str, name: &str, reason: &'static str, what: String) {
+    let object = Changed::ServiceEntry {
+        namespace: namespace.into(),
+        name: name.into(),
+    };
+    actor
+        .audit(Change {
+            object,
+            reason,
+            what,
+        })
+        .await;
 }
