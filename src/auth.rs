@@ -106,8 +106,8 @@ impl AuthMode {
 }
 
 /// Who sent a request: an axum extractor, so server functions and handlers identify the
-/// caller the same way. It reads the [`AuthMode`] the router put in the request's extensions
-/// (local mode when there is none).
+/// caller the same way. It reads the [`AuthMode`] the router put in the request's extensions;
+/// without one nobody is identified (it never falls back to the server's identity).
 #[derive(Clone, PartialEq, Eq)]
 pub enum Caller {
     /// Local mode: the server's own identity.
@@ -148,7 +148,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
         Ok(match parts.extensions.get::<Arc<AuthMode>>() {
             Some(mode) => mode.caller(&parts.headers),
-            None => Caller::Local,
+            None => Caller::Anonymous {
+                why: "this server does not know how to identify users".into(),
+            },
         })
     }
 }
@@ -280,6 +282,16 @@ mod tests {
         };
         assert!(matches!(token.caller(&headers), Caller::Anonymous { .. }));
         assert_eq!(AuthMode::Local.caller(&headers), Caller::Local);
+    }
+
+    #[tokio::test]
+    async fn without_an_auth_mode_nobody_is_identified() {
+        let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+        let caller = Caller::from_request_parts(&mut parts, &()).await;
+        assert!(matches!(caller, Ok(Caller::Anonymous { .. })), "{caller:?}");
+        parts.extensions.insert(Arc::new(AuthMode::Local));
+        let caller = Caller::from_request_parts(&mut parts, &()).await;
+        assert_eq!(caller.ok(), Some(Caller::Local));
     }
 
     #[test]

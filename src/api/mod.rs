@@ -146,11 +146,13 @@ pub mod ssr {
         })
     }
 
-    /// Who sent the request (the `Caller` extractor; local mode when nothing says otherwise).
+    /// Who sent the request (the `Caller` extractor). Outside an HTTP request nobody is.
     pub async fn caller() -> Caller {
         leptos_axum::extract::<Caller>()
             .await
-            .unwrap_or(Caller::Local)
+            .unwrap_or_else(|_| Caller::Anonymous {
+                why: "not an HTTP request".into(),
+            })
     }
 
     /// The acting user for this request.

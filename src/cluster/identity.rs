@@ -63,6 +63,14 @@ pub(super) fn identity_cache() -> IdentityCache {
     Arc::new(Mutex::new(lru::LruCache::new(capacity)))
 }
 
+/// Acts with `token` and nothing else of the kubeconfig's credentials.
+fn bearer(config: &mut kube::Config, token: &str) {
+    config.auth_info = kube::config::AuthInfo {
+        token: Some(secrecy::SecretString::from(token.to_string())),
+        ..Default::default()
+    };
+}
+
 /// The verb and resource the API server checks for an action, and the words for a denial.
 fn resource_attributes(action: &Action) -> (ResourceAttributes, String) {
     let (verb, group, resource, namespace, name) = match action {
@@ -149,14 +157,20 @@ impl Cluster {
         Ok(cluster)
     }
 
-    /// The same cluster, acting with a user's bearer token instead of the server's identity.
+    /// The same cluster, acting with a signed-in user's bearer token instead of the server's
+    /// identity (the client is cached per token).
     pub fn with_token(&self, token: &str) -> Result<Self, ClusterError> {
         self.for_identity(IdentityKey::Token(token.to_string()), |config| {
-            config.auth_info = kube::config::AuthInfo {
-                token: Some(secrecy::SecretString::from(token.to_string())),
-                ..Default::default()
-            };
+            bearer(config, token)
         })
+    }
+
+    /// A client for a token that is not known to work yet (sign-in): never cached, so
+    /// refused tokens take no place among the signed-in users' clients.
+    pub fn trying_token(&self, token: &str) -> Result<Self, ClusterError> {
+        let mut config = self.config.clone();
+        bearer(&mut config, token);
+        self.derived(config)
     }
 
     /// The same cluster, impersonating `user` (and `groups`) with the server's identity,

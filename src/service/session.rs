@@ -32,7 +32,7 @@ pub async fn sign_in(services: &Services, token: &str) -> Result<(String, String
     if token.is_empty() {
         return Err(invalid("paste a Kubernetes bearer token"));
     }
-    let cluster = services.mapped(services.server()?.with_token(token))?;
+    let cluster = services.mapped(services.server()?.trying_token(token))?;
     let user = cluster
         .whoami()
         .await
