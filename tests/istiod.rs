@@ -240,3 +240,118 @@ async fn validate_agrees_with_the_live_apiserver_and_istiod_on_the_whole_corpus(
     assert_eq!(output.status.code(), Some(i32::from(any_invalid)));
     assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
 }
+
+/// The rules mesh-egress took from istiod's `ValidateServiceEntry` and `ValidateSidecar`
+/// beyond the corpus (DYNAMIC_DNS, connection pools, durations, listener ports, egress hosts,
+/// ingress TLS, egress proxies): each case is sent to the live apiserver and istiod as a dry
+/// run, and mesh-egress must reach the same verdict.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_beyond_the_corpus_agree_with_the_live_istiod() {
+    use mesh_egress::domain::validation::{is_valid, validate_service_entry, validate_sidecar};
+    use serde_json::json;
+    let ns = TestNamespace::new("gap").await;
+    let http = json!([{"number": 80, "name": "http", "protocol": "HTTP"}]);
+    let tls = |tls: Value| json!({"ingress": [{"port": {"number": 443, "name": "https", "protocol": "HTTPS"}, "tls": tls}]});
+    let pool = |pool: Value| json!({ "inboundConnectionPool": pool });
+    let service_entries = [
+        json!({"hosts": ["*foo.example.com"], "resolution": "DYNAMIC_DNS", "ports": http}),
+        json!({"hosts": ["*.example.com"], "resolution": "DYNAMIC_DNS", "ports": http}),
+        json!({"hosts": ["*.example.com"], "resolution": "DYNAMIC_DNS", "ports": [{"number": 5432, "name": "pg", "protocol": "TCP"}]}),
+        json!({"hosts": ["*.example.com"], "resolution": "DYNAMIC_DNS", "ports": [{"number": 80, "name": "http"}]}),
+        json!({"hosts": ["a.example.com"], "resolution": "DYNAMIC_DNS", "ports": http}),
+        json!({"hosts": ["a.example.com"], "resolution": "STATIC", "ports": http, "endpoints": [{"address": "192.0.2.1", "weight": 7}]}),
+    ];
+    let sidecars = [
+        json!({"ingress": [{"port": {"number": 80, "protocol": "HTTP", "targetPort": 8080}}]}),
+        json!({"egress": [{"port": {"number": 80, "protocol": "HTTP", "targetPort": 8080}, "hosts": ["*/*"]}]}),
+        json!({"egress": [{"hosts": ["ns/shortname"]}]}),
+        json!({"egress": [{"hosts": ["~ns/a.example.com", "*/b.example.com"]}]}),
+        json!({"egress": [{"hosts": ["ns/192.0.2.1"]}]}),
+        pool(json!({})),
+        pool(json!({"tcp": {"maxConnections": -1}})),
+        pool(json!({"http": {"maxRetries": -1}})),
+        pool(json!({"tcp": {"connectTimeout": "0.5ms"}})),
+        pool(json!({"tcp": {"connectTimeout": "1.5s"}})),
+        pool(json!({"tcp": {"idleTimeout": "0s"}})),
+        pool(json!({"http": {"h2UpgradePolicy": "UPGRADE", "useClientProtocol": true}})),
+        pool(json!({"http": {"http2KeepAlive": {"interval": "10s"}}})),
+        pool(json!({"http": {"http2KeepAlive": {"interval": "10s", "timeout": "3s"}}})),
+        tls(json!({"mode": "SIMPLE"})),
+        tls(json!({"mode": "SIMPLE", "serverCertificate": "/c.pem", "privateKey": "/k.pem"})),
+        tls(json!({"mode": "MUTUAL", "serverCertificate": "/c.pem", "privateKey": "/k.pem"})),
+        tls(
+            json!({"mode": "SIMPLE", "serverCertificate": "/c.pem", "privateKey": "/k.pem", "caCrl": "/crl.pem"}),
+        ),
+        tls(json!({"mode": "PASSTHROUGH", "cipherSuites": ["NOT-A-CIPHER"]})),
+        json!({"outboundTrafficPolicy": {"mode": "ALLOW_ANY_DYNAMIC_DNS"}}),
+        json!({"outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "proxy.example.com", "subset": "Bad_Subset", "port": {"number": 80}}}}),
+        json!({"outboundTrafficPolicy": {"mode": "ALLOW_ANY", "egressProxy": {"host": "proxy.example.com", "port": {"number": 3128}}}}),
+    ];
+    let resource = |kind: &str, plural: &str| {
+        ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk("networking.istio.io", "v1", kind),
+            plural,
+        )
+    };
+    // And the case of every rule (tests/fixtures/rules/cases.json, which the unit tests use).
+    let rule_cases: Vec<Value> = serde_json::from_str(
+        &std::fs::read_to_string(root().join("tests/fixtures/rules/cases.json")).expect("read"),
+    )
+    .expect("json");
+    let no_labels = Value::Null;
+    let mut disagreements = Vec::new();
+    let cases = service_entries
+        .iter()
+        .map(|spec| ("ServiceEntry", spec, &no_labels))
+        .chain(sidecars.iter().map(|spec| ("Sidecar", spec, &no_labels)))
+        .chain(rule_cases.iter().map(|case| {
+            let kind = if case["kind"] == "Sidecar" {
+                "Sidecar"
+            } else {
+                "ServiceEntry"
+            };
+            (kind, &case["spec"], &case["labels"])
+        }));
+    for (i, (kind, spec, labels)) in cases.enumerate() {
+        let plural = if kind == "Sidecar" {
+            "sidecars"
+        } else {
+            "serviceentries"
+        };
+        let ar = resource(kind, plural);
+        let labels: std::collections::BTreeMap<String, String> =
+            serde_json::from_value(labels.clone()).unwrap_or_default();
+        let mut object = DynamicObject::new(&format!("gap-{i}"), &ar).within(&ns.name);
+        if !labels.is_empty() {
+            object.metadata.labels = Some(labels.clone());
+        }
+        if !spec.is_null() {
+            object.data = json!({ "spec": spec });
+        }
+        let live = Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &ar)
+            .create(
+                &PostParams {
+                    dry_run: true,
+                    field_manager: None,
+                },
+                &object,
+            )
+            .await;
+        let live_valid = match &live {
+            Ok(_) => true,
+            Err(kube::Error::Api(status)) if (400..500).contains(&status.code) => false,
+            Err(other) => panic!("the dry run itself failed: {other}"),
+        };
+        let ours = match kind {
+            "ServiceEntry" => validate_service_entry(&ns.name, &labels, Some(spec)),
+            _ => validate_sidecar(&ns.name, Some(spec)),
+        };
+        if is_valid(&ours) != live_valid {
+            disagreements.push(format!(
+                "{kind} {spec}: live valid={live_valid} ({:?}), mesh-egress found {ours:?}",
+                live.err().map(|e| e.to_string())
+            ));
+        }
+    }
+    assert!(disagreements.is_empty(), "{}", disagreements.join("\n"));
+}

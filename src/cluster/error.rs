@@ -1,7 +1,7 @@
 //! Cluster errors: every kube error is classified here, once ([`ClusterError::from_kube`]),
 //! and mapped to [`AppError`] here, once. No other module looks inside a `kube::Error`.
 
-use crate::domain::validation::{Finding, Severity};
+use crate::domain::validation::Finding;
 use crate::error::AppError;
 
 /// What went wrong while talking to the cluster, by what a person can do about it.
@@ -135,11 +135,8 @@ fn rejection_findings(status: &kube::core::Status) -> Vec<Finding> {
         .as_ref()
         .map(|d| d.causes.as_slice())
         .unwrap_or_default();
-    let finding = |field: &str, message: &str| Finding {
-        severity: Severity::Error,
-        field: if field.is_empty() { "spec" } else { field }.to_string(),
-        message: message.to_string(),
-        code: None,
+    let finding = |field: &str, message: &str| {
+        Finding::reported(if field.is_empty() { "spec" } else { field }, message)
     };
     if causes.is_empty() {
         return vec![finding("", &status.message)];

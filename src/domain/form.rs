@@ -2,7 +2,7 @@
 //! them, turned into a ServiceEntry (never with empty lists: Istio reads them as unset, the
 //! apiserver does not).
 
-use super::validation::{validate_service_entry, Finding, Severity};
+use super::validation::{validate_service_entry, Finding};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -211,13 +211,15 @@ impl ServiceEntryForm {
     }
 }
 
+/// A form line or field that cannot be read: `FORM001` ports, `FORM002` endpoints,
+/// `K8S001` a missing name or namespace.
 fn error(field: &str, message: String) -> Finding {
-    Finding {
-        severity: Severity::Error,
-        field: field.to_string(),
-        message,
-        code: None,
-    }
+    let rule = match field {
+        "ports" => "FORM001",
+        "endpoints" => "FORM002",
+        _ => "K8S001",
+    };
+    Finding::error(rule, field, message)
 }
 
 /// The form field a finding belongs to (its path's first part under spec).
@@ -236,6 +238,7 @@ pub fn form_field(finding_field: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::validation::Severity;
 
     fn httpbin() -> ServiceEntryForm {
         ServiceEntryForm {

@@ -104,12 +104,7 @@ pub fn judge_object(object: &Value) -> Judged {
 }
 
 fn missing_name() -> Finding {
-    Finding {
-        severity: Severity::Error,
-        field: "metadata.name".into(),
-        message: "Required value".into(),
-        code: None,
-    }
+    Finding::error("K8S001", "metadata.name", "Required value")
 }
 
 /// Checks a manifest meant for creating one ServiceEntry: exactly one object, of that kind,
@@ -119,17 +114,13 @@ pub fn service_entry_for_create(
     manifest: &str,
     namespace: Option<&str>,
 ) -> Result<(String, Value), Vec<Finding>> {
-    let refuse = |field: &str, message: String| {
-        vec![Finding {
-            severity: Severity::Error,
-            field: field.to_string(),
-            message,
-            code: None,
-        }]
-    };
-    let mut objects = parse_manifest(manifest).map_err(|e| refuse("manifest", e.to_string()))?;
+    let refuse =
+        |rule: &str, field: &str, message: String| vec![Finding::error(rule, field, message)];
+    let mut objects =
+        parse_manifest(manifest).map_err(|e| refuse("MAN001", "manifest", e.to_string()))?;
     if objects.len() != 1 {
         return Err(refuse(
+            "MAN001",
             "manifest",
             format!(
                 "holds {} objects; give exactly one ServiceEntry",
@@ -144,6 +135,7 @@ pub fn service_entry_for_create(
         .unwrap_or_default();
     if kind != "ServiceEntry" {
         return Err(refuse(
+            "MAN002",
             "kind",
             format!("must be ServiceEntry, not {kind:?}"),
         ));
@@ -172,12 +164,14 @@ pub fn service_entry_for_create(
     let mut findings = Vec::new();
     if !super::validation::is_dns1123_subdomain(name) {
         findings.extend(refuse(
+            "K8S002",
             "metadata.name",
             format!("{name:?} is not a valid name: lowercase letters, digits, '-' and '.'"),
         ));
     }
     if !super::validation::is_dns1123_subdomain(&namespace) || namespace.contains('.') {
         findings.extend(refuse(
+            "K8S003",
             "metadata.namespace",
             format!("{namespace:?} is not a valid namespace name"),
         ));

@@ -1,6 +1,6 @@
 //! ServiceEntries as the pages show them: a view model read out of the stored object.
 
-use super::validation::{is_tcp_level, Finding};
+use super::validation::{Finding, Protocol};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -20,7 +20,7 @@ pub struct PortView {
 impl PortView {
     /// HTTPS, TLS and TCP traffic is opaque to the mesh: it sees only TCP-level traffic.
     pub fn opaque_to_mesh(&self) -> bool {
-        is_tcp_level(&self.protocol)
+        Protocol::parse(&self.protocol).is_some_and(Protocol::is_tcp_level)
     }
 
     /// `80/http (HTTP)`.
