@@ -6,6 +6,8 @@ mod identity;
 pub mod istiod;
 mod policy;
 mod service_entries;
+#[cfg(test)]
+mod write_requests;
 
 pub use error::ClusterError;
 pub use identity::{Change, Changed};
@@ -98,6 +100,25 @@ impl Cluster {
             recently_deleted: Default::default(),
             identities: identity::identity_cache(),
         })
+    }
+
+    /// A cluster behind a client the tests provide (a mocked API server).
+    #[cfg(test)]
+    pub(crate) fn with_client(client: Client, istio_namespace: &str) -> Self {
+        let url = "https://apiserver.test".parse().unwrap_or_default();
+        Self {
+            client,
+            config: Config::new(url),
+            identity: Default::default(),
+            server: "https://apiserver.test".into(),
+            istio_namespace: istio_namespace.into(),
+            revision: None,
+            istiod_debug: None,
+            networking_version: Default::default(),
+            cache: Default::default(),
+            recently_deleted: Default::default(),
+            identities: identity::identity_cache(),
+        }
     }
 
     /// The API server's address, as people know the cluster.
