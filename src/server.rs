@@ -74,15 +74,7 @@ pub fn router_with_auth(
                     LiveSource::NoCluster(_) => None,
                 };
                 let text = exposition.render(cached, live.as_ref());
-                async move {
-                    (
-                        [(
-                            header::CONTENT_TYPE,
-                            "text/plain; version=0.0.4; charset=utf-8",
-                        )],
-                        text,
-                    )
-                }
+                async move { ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text) }
             }),
         )
         .leptos_routes_with_context(&leptos_options, routes, context, {

@@ -102,9 +102,12 @@ async fn metrics_parse_as_prometheus_text_and_move_with_requests() {
     let (_, after) = get(&router, "/metrics").await;
     assert_prometheus_text(&after);
     assert_eq!(sample(&after, series), count_before + 2.0, "{after}");
-    assert!(after.contains(
-        "mesh_egress_http_request_duration_seconds_bucket{route=\"/api/outbound_policy\""
-    ));
+    let buckets = after
+        .lines()
+        .filter(|l| l.starts_with("mesh_egress_http_request_duration_seconds_bucket{"))
+        .filter(|l| l.contains("route=\"/api/outbound_policy\""))
+        .count();
+    assert_eq!(buckets, 12, "11 bounds and +Inf for the route: {after}");
     assert!(after.contains("# TYPE mesh_egress_cached_service_entries gauge"));
 }
 

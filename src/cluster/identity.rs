@@ -9,10 +9,9 @@ use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
-use k8s_openapi::api::core::v1::{Event, EventSource, ObjectReference};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::{MicroTime, Time};
+use k8s_openapi::api::core::v1::ObjectReference;
 use kube::api::{Api, PostParams};
-use kube::core::ObjectMeta;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 use kube::Client;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -124,6 +123,15 @@ fn resource_attributes(action: &Action) -> (ResourceAttributes, String) {
     (attributes, denied)
 }
 
+/// The event recorder of a client: Events name mesh-egress as the reporting controller.
+pub(super) fn recorder(client: &Client) -> Recorder {
+    let reporter = Reporter {
+        controller: "mesh-egress".into(),
+        instance: std::env::var("POD_NAME").ok(),
+    };
+    Recorder::new(client.clone(), reporter)
+}
+
 impl Cluster {
     fn derived(&self, config: kube::Config) -> Result<Self, ClusterError> {
         let client =
@@ -223,14 +231,14 @@ impl Cluster {
         })
     }
 
-    /// Records a change as a Kubernetes Event on the changed object, written with the
-    /// server's identity (`server`), naming the acting user; and as a structured log line.
+    /// Records a change as a Kubernetes Event on the changed object, published with the
+    /// server's identity (`server`'s event recorder), naming the acting user; and as a
+    /// structured log line.
     pub async fn record_change(&self, server: &Cluster, change: Change) {
         let actor = self
             .whoami()
             .await
             .unwrap_or_else(|_| "an unidentified user".to_string());
-        let message = format!("{actor} {}", change.what);
         let (api_version, kind, namespace, name) = match &change.object {
             Changed::ServiceEntry { namespace, name } => (
                 self.service_entry_api_version().await,
@@ -253,6 +261,7 @@ impl Cluster {
                 ),
             },
         };
+        let message = format!("{actor} {}", change.what);
         tracing::info!(
             target: "audit",
             user = %actor,
@@ -260,40 +269,21 @@ impl Cluster {
             object = %format!("{kind}/{namespace}/{name}"),
             "{message}"
         );
-        let now = k8s_openapi::jiff::Timestamp::now();
-        let event = Event {
-            metadata: ObjectMeta {
-                generate_name: Some("mesh-egress-".to_string()),
-                namespace: Some(namespace.clone()),
-                ..Default::default()
-            },
-            involved_object: ObjectReference {
-                api_version: Some(api_version),
-                kind: Some(kind.to_string()),
-                namespace: Some(namespace.clone()),
-                name: Some(name.clone()),
-                ..Default::default()
-            },
-            reason: Some(change.reason.to_string()),
-            message: Some(message),
-            type_: Some("Normal".to_string()),
-            source: Some(EventSource {
-                component: Some("mesh-egress".to_string()),
-                ..Default::default()
-            }),
-            reporting_component: Some("mesh-egress".to_string()),
-            reporting_instance: Some(actor),
-            action: Some(change.reason.to_string()),
-            first_timestamp: Some(Time(now)),
-            last_timestamp: Some(Time(now)),
-            event_time: Some(MicroTime(now)),
-            count: Some(1),
+        let regarding = ObjectReference {
+            api_version: Some(api_version),
+            kind: Some(kind.to_string()),
+            namespace: Some(namespace.clone()),
+            name: Some(name.clone()),
             ..Default::default()
         };
-        if let Err(e) = Api::<Event>::namespaced(server.client.clone(), namespace)
-            .create(&PostParams::default(), &event)
-            .await
-        {
+        let event = Event {
+            type_: EventType::Normal,
+            reason: change.reason.to_string(),
+            note: Some(message),
+            action: change.reason.to_string(),
+            secondary: None,
+        };
+        if let Err(e) = server.recorder.publish(&event, &regarding).await {
             // The change itself succeeded; a missing audit Event must not undo it.
             tracing::warn!(error = %e, "could not record the audit Event");
         }

@@ -58,6 +58,7 @@ pub struct Cluster {
     cache: std::sync::Arc<std::sync::OnceLock<ServiceEntryCache>>,
     recently_deleted: service_entries::RecentlyDeleted,
     identities: identity::IdentityCache,
+    recorder: kube::runtime::events::Recorder,
 }
 
 impl Cluster {
@@ -88,6 +89,7 @@ impl Cluster {
         let client =
             Client::try_from(config.clone()).map_err(|e| ClusterError::Config(e.to_string()))?;
         Ok(Self {
+            recorder: identity::recorder(&client),
             client,
             config,
             identity: Default::default(),
@@ -107,6 +109,7 @@ impl Cluster {
     pub(crate) fn with_client(client: Client, istio_namespace: &str) -> Self {
         let url = "https://apiserver.test".parse().unwrap_or_default();
         Self {
+            recorder: identity::recorder(&client),
             client,
             config: Config::new(url),
             identity: Default::default(),

@@ -62,6 +62,20 @@ fn view_of(object: &DynamicObject) -> ServiceEntryView {
     )
 }
 
+/// What the cache keeps of a ServiceEntry: its name, namespace, creation time and spec. Managed
+/// fields, annotations (a last-applied copy of the whole object among them), labels and
+/// status are dropped: lists never show them, and the detail page reads the object itself.
+fn keep_what_pages_need(object: &mut DynamicObject) {
+    let meta = &mut object.metadata;
+    meta.managed_fields = None;
+    meta.annotations = None;
+    meta.labels = None;
+    meta.owner_references = None;
+    if let Some(map) = object.data.as_object_mut() {
+        map.retain(|key, _| key == "spec");
+    }
+}
+
 /// Removes what the server sets, so the object can be created again exactly as it was.
 fn clean_for_recreate(object: &DynamicObject) -> DynamicObject {
     let mut clean = object.clone();
@@ -112,6 +126,7 @@ impl Cluster {
             let api = Api::<DynamicObject>::all_with(cluster.client.clone(), &resource);
             let stream = watcher(api, watcher::Config::default())
                 .default_backoff()
+                .modify(keep_what_pages_need)
                 .reflect(writer);
             futures::pin_mut!(stream);
             while let Some(event) = stream.next().await {

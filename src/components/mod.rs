@@ -2,10 +2,14 @@
 
 mod error_notice;
 mod live;
+mod loading;
 mod service_entry_table;
 mod session;
+mod table;
 
 pub use error_notice::{ErrorNotice, FindingList};
 pub use live::{provide_live, Live, LiveBanner};
+pub use loading::Loading;
 pub use service_entry_table::ServiceEntryTable;
 pub use session::SessionBadge;
+pub use table::{Column, Table};

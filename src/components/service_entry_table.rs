@@ -1,71 +1,83 @@
+use super::{Column, Table};
 use crate::domain::service_entry::ServiceEntryView;
 use leptos::prelude::*;
 
-/// The ServiceEntries table: name, hosts, ports, resolution, location, exportTo, age.
-/// `actions` renders per-row controls (delete) when given.
+fn text(value: String) -> AnyView {
+    value.into_any()
+}
+
+/// The ServiceEntries list: name, hosts, ports, resolution, location, exportTo, age; the
+/// namespace when `show_namespace`; per-row controls (delete) when `actions` is given.
 #[component]
 pub fn ServiceEntryTable(
-    entries: Vec<ServiceEntryView>,
-    #[prop(optional)] show_namespace: bool,
-    #[prop(optional, into)] actions: Option<Callback<ServiceEntryView, AnyView>>,
+    /// The entries shown, in order.
+    #[prop(into)]
+    entries: Signal<Vec<ServiceEntryView>>,
+    /// Whether a namespace column leads.
+    #[prop(optional)]
+    show_namespace: bool,
+    /// Controls for each row.
+    #[prop(optional, into)]
+    actions: Option<Callback<ServiceEntryView, AnyView>>,
 ) -> impl IntoView {
-    let has_actions = actions.is_some();
+    let mut columns: Vec<Column<ServiceEntryView>> = Vec::new();
+    if show_namespace {
+        columns.push(Column::new("Namespace", |e: &ServiceEntryView| {
+            let href = format!("/namespaces/{}", e.namespace);
+            view! { <a href=href>{e.namespace.clone()}</a> }.into_any()
+        }));
+    }
+    columns.extend([
+        Column::new("Name", |e: &ServiceEntryView| {
+            let href = format!("/namespaces/{}/serviceentries/{}", e.namespace, e.name);
+            view! { <a href=href>{e.name.clone()}</a> }.into_any()
+        }),
+        Column::new("Hosts", |e: &ServiceEntryView| text(e.hosts.join(", "))).class("hosts"),
+        Column::new("Ports", |e: &ServiceEntryView| {
+            e.ports
+                .iter()
+                .map(|p| {
+                    let opaque = p.opaque_to_mesh();
+                    view! {
+                        <span class="port">
+                            {p.label()}
+                            {opaque.then(|| view! {
+                                <span class="note" title="The mesh sees only TCP-level traffic on this port: no HTTP routing, retries or metrics by path.">
+                                    " · TCP-level only"
+                                </span>
+                            })}
+                        </span>
+                    }
+                })
+                .collect_view()
+                .into_any()
+        }),
+        Column::new("Resolution", |e: &ServiceEntryView| text(e.resolution.clone())),
+        Column::new("Location", |e: &ServiceEntryView| text(e.location.clone())),
+        Column::new("Export to", |e: &ServiceEntryView| {
+            text(if e.export_to.is_empty() {
+                "all namespaces".to_string()
+            } else {
+                e.export_to.join(", ")
+            })
+        }),
+        Column::new("Age", |e: &ServiceEntryView| {
+            let created = e.created.clone().unwrap_or_default();
+            view! { <span title=created>{e.age.clone().unwrap_or_default()}</span> }.into_any()
+        })
+        .class("muted small"),
+    ]);
+    if let Some(actions) = actions {
+        columns.push(Column::new("", move |e: &ServiceEntryView| {
+            actions.run(e.clone())
+        }));
+    }
     view! {
-        <table class="table" data-testid="service-entries">
-            <thead>
-                <tr>
-                    {show_namespace.then(|| view! { <th>"Namespace"</th> })}
-                    <th>"Name"</th>
-                    <th>"Hosts"</th>
-                    <th>"Ports"</th>
-                    <th>"Resolution"</th>
-                    <th>"Location"</th>
-                    <th>"Export to"</th>
-                    <th>"Age"</th>
-                    {has_actions.then(|| view! { <th></th> })}
-                </tr>
-            </thead>
-            <tbody>
-                {entries
-                    .into_iter()
-                    .map(|entry| {
-                        let href = format!("/namespaces/{}/serviceentries/{}", entry.namespace, entry.name);
-                        let row_id = format!("se-row-{}-{}", entry.namespace, entry.name);
-                        let action = actions.map(|a| a.run(entry.clone()));
-                        view! {
-                            <tr data-testid=row_id>
-                                {show_namespace.then(|| view! {
-                                    <td><a href=format!("/namespaces/{}", entry.namespace)>{entry.namespace.clone()}</a></td>
-                                })}
-                                <td><a href=href>{entry.name.clone()}</a></td>
-                                <td class="hosts">{entry.hosts.join(", ")}</td>
-                                <td>
-                                    {entry.ports.iter().map(|p| {
-                                        let opaque = p.opaque_to_mesh();
-                                        view! {
-                                            <span class="port">
-                                                {p.label()}
-                                                {opaque.then(|| view! {
-                                                    <span class="note" title="The mesh sees only TCP-level traffic on this port: no HTTP routing, retries or metrics by path.">
-                                                        " · TCP-level only"
-                                                    </span>
-                                                })}
-                                            </span>
-                                        }
-                                    }).collect_view()}
-                                </td>
-                                <td>{entry.resolution.clone()}</td>
-                                <td>{entry.location.clone()}</td>
-                                <td>{if entry.export_to.is_empty() { "all namespaces".to_string() } else { entry.export_to.join(", ") }}</td>
-                                <td class="muted small" title=entry.created.clone().unwrap_or_default()>
-                                    {entry.age.clone().unwrap_or_default()}
-                                </td>
-                                {action.map(|a| view! { <td>{a}</td> })}
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
-        </table>
+        <Table
+            rows=entries
+            columns
+            row_id=|e: &ServiceEntryView| format!("se-row-{}-{}", e.namespace, e.name)
+            testid="service-entries"
+        />
     }
 }

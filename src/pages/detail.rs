@@ -1,5 +1,5 @@
 use crate::api::get_service_entry;
-use crate::components::{ErrorNotice, FindingList, Live};
+use crate::components::{FindingList, Live, Loading};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -21,9 +21,8 @@ pub fn ServiceEntryPage() -> impl IntoView {
         |((namespace, name), _)| get_service_entry(namespace, name),
     );
     view! {
-        <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || detail.get().map(|result| match result {
-                Ok(detail) => {
+        <Loading>
+            {move || detail.get().map(|result| result.map(|detail| {
                     let view = detail.view.clone();
                     let download = format!(
                         "data:application/yaml;charset=utf-8,{}",
@@ -62,11 +61,9 @@ pub fn ServiceEntryPage() -> impl IntoView {
                             </p>
                             <pre class="yaml" data-testid="detail-yaml">{detail.yaml.clone()}</pre>
                         </section>
-                    }.into_any()
-                }
-                Err(error) => view! { <ErrorNotice error /> }.into_any(),
-            })}
-        </Transition>
+                    }
+            }))}
+        </Loading>
     }
 }
 

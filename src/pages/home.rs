@@ -1,7 +1,7 @@
 use crate::api::{get_overview, SetOutboundPolicy};
-use crate::components::{ErrorNotice, Live};
+use crate::components::{Column, ErrorNotice, Live, Loading, Table};
 use crate::domain::overview::filter_namespaces;
-use crate::domain::{OutboundPolicyMode, Overview, PolicyReport, SourceKind};
+use crate::domain::{NamespaceSummary, OutboundPolicyMode, Overview, PolicyReport, SourceKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -27,18 +27,11 @@ pub fn HomePage() -> impl IntoView {
     let filter = RwSignal::new(query.get_untracked().get("q").unwrap_or_default());
     view! {
         <h1>"Outbound traffic"</h1>
-        <Transition fallback=|| view! { <p class="loading">"Loading from the cluster…"</p> }>
-            {move || {
-                overview
-                    .get()
-                    .map(|result| match result {
-                        Ok(overview) => {
-                            view! { <OverviewView overview filter set_policy /> }.into_any()
-                        }
-                        Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                    })
-            }}
-        </Transition>
+        <Loading fallback=|| view! { <p class="loading">"Loading from the cluster…"</p> }>
+            {move || overview.get().map(|result| result.map(|overview| {
+                view! { <OverviewView overview filter set_policy /> }
+            }))}
+        </Loading>
     }
 }
 
@@ -87,44 +80,48 @@ fn OverviewView(
                     on:input=move |ev| filter.set(event_target_value(&ev))
                 />
             </form>
-            <table class="table" data-testid="namespaces">
-                <thead>
-                    <tr>
-                        <th>"Namespace"</th>
-                        <th class="num">"External services"</th>
-                        <th>"Sidecar injection"</th>
-                        <th>"Effective outbound policy"</th>
-                    </tr>
-                </thead>
-                <tbody>
-                    <For each=visible key=|ns| ns.name.clone() let:ns>
-                        <tr data-testid=format!("ns-row-{}", ns.name)>
-                            <td><a href=format!("/namespaces/{}", ns.name)>{ns.name.clone()}</a></td>
-                            <td class="num">{ns.service_entries}</td>
-                            <td>{if ns.injection { "enabled" } else { "—" }}</td>
-                            <td data-testid=format!("ns-effective-{}", ns.name)>
-                                {match ns.effective.clone() {
-                                    Some(effective) => view! {
-                                        <span class=mode_class(&effective.mode)>
-                                            {effective.mode.to_string()}
-                                        </span>
-                                        " "
-                                        <span class="muted small">{effective.reason()}</span>
-                                    }.into_any(),
-                                    None => view! {
-                                        <span class="muted small">"unknown: the mesh-wide policy is hidden from you"</span>
-                                    }.into_any(),
-                                }}
-                            </td>
-                        </tr>
-                    </For>
-                </tbody>
-            </table>
+            <Table rows=Signal::derive(visible) columns=namespace_columns() row_id=|ns: &NamespaceSummary| format!("ns-row-{}", ns.name) testid="namespaces" />
             <Show when=move || visible().is_empty()>
                 <p class="muted" data-testid="no-match">"No namespace matches the filter."</p>
             </Show>
         </section>
     }
+}
+
+/// The namespaces list: name, ServiceEntry count, injection, effective policy.
+fn namespace_columns() -> Vec<Column<NamespaceSummary>> {
+    vec![
+        Column::new("Namespace", |ns: &NamespaceSummary| {
+            let href = format!("/namespaces/{}", ns.name);
+            view! { <a href=href>{ns.name.clone()}</a> }.into_any()
+        }),
+        Column::new("External services", |ns: &NamespaceSummary| {
+            ns.service_entries.into_any()
+        })
+        .class("num"),
+        Column::new("Sidecar injection", |ns: &NamespaceSummary| {
+            (if ns.injection { "enabled" } else { "—" }).into_any()
+        }),
+        Column::new("Effective outbound policy", |ns: &NamespaceSummary| {
+            let testid = format!("ns-effective-{}", ns.name);
+            match ns.effective.clone() {
+                Some(effective) => view! {
+                    <span data-testid=testid>
+                        <span class=mode_class(&effective.mode)>{effective.mode.to_string()}</span>
+                        " "
+                        <span class="muted small">{effective.reason()}</span>
+                    </span>
+                }
+                .into_any(),
+                None => view! {
+                    <span class="muted small" data-testid=testid>
+                        "unknown: the mesh-wide policy is hidden from you"
+                    </span>
+                }
+                .into_any(),
+            }
+        }),
+    ]
 }
 
 fn mode_class(mode: &OutboundPolicyMode) -> &'static str {

@@ -1,7 +1,7 @@
 use crate::api::{
     list_service_entries, namespace_access, DeleteServiceEntry, UndoDeleteServiceEntry,
 };
-use crate::components::{ErrorNotice, Live, ServiceEntryTable};
+use crate::components::{ErrorNotice, Live, Loading, ServiceEntryTable};
 use crate::domain::service_entry::ServiceEntryView;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -82,25 +82,25 @@ pub fn NamespacePage() -> impl IntoView {
         })}
         {move || undo.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
         <section class="card">
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || entries.get().map(|result| match result {
-                    Ok(list) if list.is_empty() => view! {
-                        <p class="muted" data-testid="no-entries">"No external services are registered here."</p>
-                    }.into_any(),
-                    Ok(list) => {
-                        let may_delete = access
-                            .get()
-                            .and_then(Result::ok)
-                            .is_some_and(|a| a.delete.allowed());
-                        if may_delete {
-                            view! { <ServiceEntryTable entries=list actions /> }.into_any()
-                        } else {
-                            view! { <ServiceEntryTable entries=list /> }.into_any()
-                        }
+            <Loading>
+                {move || entries.get().map(|result| result.map(|list| {
+                    if list.is_empty() {
+                        return view! {
+                            <p class="muted" data-testid="no-entries">"No external services are registered here."</p>
+                        }.into_any();
                     }
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                })}
-            </Transition>
+                    let may_delete = access
+                        .get()
+                        .and_then(Result::ok)
+                        .is_some_and(|a| a.delete.allowed());
+                    let entries = Signal::stored(list);
+                    if may_delete {
+                        view! { <ServiceEntryTable entries actions /> }.into_any()
+                    } else {
+                        view! { <ServiceEntryTable entries /> }.into_any()
+                    }
+                }))}
+            </Loading>
         </section>
     }
 }

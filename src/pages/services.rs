@@ -1,5 +1,5 @@
 use crate::api::list_service_entries;
-use crate::components::{ErrorNotice, Live, ServiceEntryTable};
+use crate::components::{Live, Loading, ServiceEntryTable};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -27,16 +27,16 @@ pub fn ServicesPage() -> impl IntoView {
             />
         </form>
         <section class="card">
-            <Transition fallback=|| view! { <p class="loading">"Loading…"</p> }>
-                {move || entries.get().map(|result| match result {
-                    Ok(list) => {
+            <Loading>
+                {move || entries.get().map(|result| result.map(|list| {
+                    let list = StoredValue::new(list);
+                    let shown = Signal::derive(move || {
                         let q = search.get();
-                        let shown: Vec<_> = list.into_iter().filter(|e| e.matches(&q)).collect();
-                        view! { <ServiceEntryTable entries=shown show_namespace=true /> }.into_any()
-                    }
-                    Err(error) => view! { <ErrorNotice error /> }.into_any(),
-                })}
-            </Transition>
+                        list.with_value(|l| l.iter().filter(|e| e.matches(&q)).cloned().collect::<Vec<_>>())
+                    });
+                    view! { <ServiceEntryTable entries=shown show_namespace=true /> }
+                }))}
+            </Loading>
         </section>
     }
 }
