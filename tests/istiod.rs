@@ -3,7 +3,7 @@
 
 mod common;
 
-use mesh_egress::cluster::ClusterError;
+use mesh_egress::cluster::ErrorKind;
 
 use common::{corpus_labels as labels, kubeconfig, restore_corpus_scalars, TestNamespace};
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -80,9 +80,8 @@ async fn writes_istiod_refuses_come_back_as_findings_not_a_generic_failure() {
         .create_service_entry(&ns.name, object)
         .await
         .expect_err("istiod refuses it in the dry run");
-    let ClusterError::Rejected { findings } = findings else {
-        panic!("not a rejection: {findings:?}");
-    };
+    assert_eq!(findings.kind, ErrorKind::Rejected, "{findings:?}");
+    let findings = findings.findings;
     assert!(
         findings.iter().any(|f| f.message.contains("bad..host")),
         "{findings:?}"

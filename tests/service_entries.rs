@@ -3,7 +3,7 @@
 
 mod common;
 
-use mesh_egress::cluster::ClusterError;
+use mesh_egress::cluster::ErrorKind;
 
 use common::{httpbin_spec, service_entry_resource, TestNamespace};
 use kube::api::Api;
@@ -87,9 +87,8 @@ async fn apiserver_rejections_come_back_at_their_field_and_nothing_is_written() 
         .create_service_entry(&ns.name, manifest(&ns.name, "none-endpoints", spec))
         .await
         .expect_err("refused by the dry run");
-    let ClusterError::Rejected { findings } = findings else {
-        panic!("not a rejection: {findings:?}");
-    };
+    assert_eq!(findings.kind, ErrorKind::Rejected, "{findings:?}");
+    let findings = findings.findings;
     assert!(
         findings
             .iter()

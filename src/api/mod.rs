@@ -1,104 +1,97 @@
 //! Server functions: each identifies the caller, calls one function of `crate::service`, and
-//! answers through [`ssr::respond`], which sets the HTTP status of every error in one place.
+//! answers through [`ssr::respond`], which sets the HTTP status of every error in one place
+//! (the `acting!` macro writes that once for all of them).
 //! Each has an explicit, stable endpoint under `/api/` (docs/API.md).
 
 use crate::domain::access::{NamespacePermissions, Session};
 use crate::domain::form::ServiceEntryForm;
-use crate::domain::service_entry::{Deleted, ServiceEntryDetail, ServiceEntryView};
+use crate::domain::service_entry::{ServiceEntryDetail, ServiceEntryView};
 use crate::domain::{Overview, PolicyState};
 use crate::error::AppError;
 use leptos::prelude::*;
 
-/// The mesh-wide policy and every namespace (that the user may list ServiceEntries in) with
-/// its number of ServiceEntries and its effective policy. `control_plane` picks one of several
-/// IstioControlPlanes.
-#[server(prefix = "/api", endpoint = "overview")]
-pub async fn get_overview(control_plane: Option<String>) -> Result<Overview, AppError> {
-    use crate::service::overview;
-    ssr::respond(async { overview(&ssr::actor().await?, control_plane.as_deref()).await }.await)
+/// Defines a server function at `/api/ENDPOINT` that identifies the caller as an `Actor`,
+/// calls one function of `crate::service` with it, and answers through [`ssr::respond`]. The
+/// arguments are the request's form fields.
+macro_rules! acting {
+    ($(#[$doc:meta])* $endpoint:literal $name:ident($($arg:ident: $ty:ty),*) -> $out:ty
+        = |$actor:ident| $call:expr) => {
+        $(#[$doc])*
+        #[server(prefix = "/api", endpoint = $endpoint)]
+        pub async fn $name($($arg: $ty),*) -> Result<$out, AppError> {
+            ssr::respond(async { let $actor = ssr::actor().await?; $call.await }.await)
+        }
+    };
 }
 
-/// The mesh-wide outbound traffic policy and where it lives.
-#[server(prefix = "/api", endpoint = "outbound_policy")]
-pub async fn outbound_policy(control_plane: Option<String>) -> Result<PolicyState, AppError> {
-    use crate::service::outbound_policy as policy;
-    ssr::respond(async { policy(&ssr::actor().await?, control_plane.as_deref()).await }.await)
+acting! {
+    /// The mesh-wide policy and every namespace (that the user may list ServiceEntries in)
+    /// with its number of ServiceEntries and its effective policy. `control_plane` picks one
+    /// of several IstioControlPlanes.
+    "overview" get_overview(control_plane: Option<String>) -> Overview
+        = |actor| crate::service::overview(&actor, control_plane.as_deref())
 }
 
-/// Switches the mesh-wide policy (`mode` = REGISTRY_ONLY | ALLOW_ANY, or restricted |
-/// allowed) and answers with the state read back from the cluster.
-#[server(prefix = "/api", endpoint = "set_outbound_policy")]
-pub async fn set_outbound_policy(
-    mode: String,
-    control_plane: Option<String>,
-) -> Result<PolicyState, AppError> {
-    use crate::service::switch_policy;
-    let control_plane = control_plane.as_deref();
-    ssr::respond(async { switch_policy(&ssr::actor().await?, &mode, control_plane).await }.await)
+acting! {
+    /// The mesh-wide outbound traffic policy and where it lives.
+    "outbound_policy" outbound_policy(control_plane: Option<String>) -> PolicyState
+        = |actor| crate::service::outbound_policy(&actor, control_plane.as_deref())
 }
 
-/// ServiceEntries of a namespace (`namespace` empty: every namespace the user may list), from
-/// the watch cache.
-#[server(prefix = "/api", endpoint = "service_entries")]
-pub async fn list_service_entries(namespace: String) -> Result<Vec<ServiceEntryView>, AppError> {
-    use crate::service::list_service_entries as list;
-    ssr::respond(async { list(&ssr::actor().await?, &namespace).await }.await)
+acting! {
+    /// Switches the mesh-wide policy (`mode` = REGISTRY_ONLY | ALLOW_ANY, or restricted |
+    /// allowed) and answers with the state read back from the cluster.
+    "set_outbound_policy" set_outbound_policy(mode: String, control_plane: Option<String>)
+        -> PolicyState
+        = |actor| crate::service::switch_policy(&actor, &mode, control_plane.as_deref())
 }
 
-/// One ServiceEntry with every field, its YAML and what validation finds in it.
-#[server(prefix = "/api", endpoint = "service_entry")]
-pub async fn get_service_entry(
-    namespace: String,
-    name: String,
-) -> Result<ServiceEntryDetail, AppError> {
-    use crate::service::service_entry;
-    ssr::respond(async { service_entry(&ssr::actor().await?, &namespace, &name).await }.await)
+acting! {
+    /// ServiceEntries of a namespace (`namespace` empty: every namespace the user may list),
+    /// from the watch cache.
+    "service_entries" list_service_entries(namespace: String) -> Vec<ServiceEntryView>
+        = |actor| crate::service::list_service_entries(&actor, &namespace)
 }
 
-/// Creates a ServiceEntry from a manifest (YAML or JSON, in field `manifest`): mesh-egress's
-/// validation, then a server-side dry run, then the write. `namespace` applies when the
-/// manifest names none.
-#[server(prefix = "/api", endpoint = "create_service_entry")]
-pub async fn create_service_entry(
-    manifest: String,
-    namespace: Option<String>,
-) -> Result<ServiceEntryView, AppError> {
-    use crate::service::create_from_manifest as create;
-    let namespace = namespace.as_deref();
-    ssr::respond(async { create(&ssr::actor().await?, &manifest, namespace).await }.await)
+acting! {
+    /// One ServiceEntry with every field, its YAML and what validation finds in it.
+    "service_entry" get_service_entry(namespace: String, name: String) -> ServiceEntryDetail
+        = |actor| crate::service::service_entry(&actor, &namespace, &name)
 }
 
-/// Creates a ServiceEntry from the create form's fields; the form's own findings refuse it.
-#[server(prefix = "/api", endpoint = "create_service_entry_form")]
-pub async fn create_service_entry_form(
-    form: ServiceEntryForm,
-) -> Result<ServiceEntryView, AppError> {
-    use crate::service::create_from_form;
-    ssr::respond(async { create_from_form(&ssr::actor().await?, &form).await }.await)
+acting! {
+    /// Creates a ServiceEntry from a manifest (YAML or JSON, in field `manifest`):
+    /// mesh-egress's validation, then a server-side dry run, then the write. `namespace`
+    /// applies when the manifest names none.
+    "create_service_entry" create_service_entry(manifest: String, namespace: Option<String>)
+        -> ServiceEntryView
+        = |actor| crate::service::create_from_manifest(&actor, &manifest, namespace.as_deref())
 }
 
-/// Deletes a ServiceEntry; the answer names the hosts pods no longer reach.
-#[server(prefix = "/api", endpoint = "delete_service_entry")]
-pub async fn delete_service_entry(namespace: String, name: String) -> Result<Deleted, AppError> {
-    use crate::service::delete_service_entry as delete;
-    ssr::respond(async { delete(&ssr::actor().await?, &namespace, &name).await }.await)
+acting! {
+    /// Creates a ServiceEntry from the create form's fields; the form's own findings refuse it.
+    "create_service_entry_form" create_service_entry_form(form: ServiceEntryForm)
+        -> ServiceEntryView
+        = |actor| crate::service::create_from_form(&actor, &form)
 }
 
-/// Re-creates a ServiceEntry this server deleted, exactly as it was.
-#[server(prefix = "/api", endpoint = "undo_delete_service_entry")]
-pub async fn undo_delete_service_entry(
-    namespace: String,
-    name: String,
-) -> Result<ServiceEntryView, AppError> {
-    use crate::service::undo_delete;
-    ssr::respond(async { undo_delete(&ssr::actor().await?, &namespace, &name).await }.await)
+acting! {
+    /// Deletes a ServiceEntry; the answer names the hosts pods no longer reach.
+    "delete_service_entry" delete_service_entry(namespace: String, name: String) -> ServiceEntryView
+        = |actor| crate::service::delete_service_entry(&actor, &namespace, &name)
 }
 
-/// What the acting user may do with ServiceEntries in `namespace`.
-#[server(prefix = "/api", endpoint = "namespace_access")]
-pub async fn namespace_access(namespace: String) -> Result<NamespacePermissions, AppError> {
-    use crate::service::namespace_access as access;
-    ssr::respond(async { access(&ssr::actor().await?, &namespace).await }.await)
+acting! {
+    /// Re-creates a ServiceEntry this server deleted, exactly as it was.
+    "undo_delete_service_entry" undo_delete_service_entry(namespace: String, name: String)
+        -> ServiceEntryView
+        = |actor| crate::service::undo_delete(&actor, &namespace, &name)
+}
+
+acting! {
+    /// What the acting user may do with ServiceEntries in `namespace`.
+    "namespace_access" namespace_access(namespace: String) -> NamespacePermissions
+        = |actor| crate::service::namespace_access(&actor, &namespace)
 }
 
 /// The acting user (for the header), or none when nobody is signed in.

@@ -4,126 +4,132 @@
 use crate::domain::validation::Finding;
 use crate::error::AppError;
 
-/// What went wrong while talking to the cluster, by what a person can do about it.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ClusterError {
+/// What kind of failure the cluster layer met, by what a person can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
     /// No usable kubeconfig or in-cluster configuration.
-    #[error("no cluster configuration: {0}")]
-    Config(String),
+    Config,
     /// The API server did not answer (connection, TLS, timeout).
-    #[error("cannot reach the Kubernetes API server at {cluster}: {detail}")]
-    Unreachable {
-        /// The API server's address.
-        cluster: String,
-        /// The innermost cause, in words.
-        detail: String,
-    },
+    Unreachable,
     /// The API server does not accept the credentials (401): an expired or revoked token.
-    #[error("the API server at {cluster} did not accept the credentials: {message}")]
-    Unauthenticated {
-        /// The API server's address.
-        cluster: String,
-        /// The API server's explanation.
-        message: String,
-    },
+    Unauthenticated,
     /// The API server knows the caller but RBAC refuses the request (403).
-    #[error("forbidden: {message}")]
-    Forbidden {
-        /// The API server's explanation (it names the verb and resource).
-        message: String,
-    },
+    Forbidden,
     /// The object (or its kind) does not exist (404).
-    #[error("not found: {what}")]
-    NotFound {
-        /// What was looked for.
-        what: String,
-    },
+    NotFound,
     /// Another writer changed the object first (409), more often than retries absorbed.
-    #[error("conflict: {message}")]
-    Conflict {
-        /// What conflicted.
-        message: String,
-    },
-    /// The request was not sent: the cluster is not in a state that allows it.
-    #[error("{reason}")]
-    Precondition {
-        /// Why, and what to do instead.
-        reason: String,
-    },
-    /// The API server (its schema, CEL rules or an admission webhook) refused the object;
-    /// every cause it gave, at its field.
-    #[error("refused by the API server: {}", findings.iter().map(Finding::describe).collect::<Vec<_>>().join("; "))]
-    Rejected {
-        /// Each cause the API server named.
-        findings: Vec<Finding>,
-    },
+    Conflict,
+    /// Nothing was sent: the cluster is not in a state that allows the request.
+    Precondition,
+    /// The API server (schema, CEL rules, an admission webhook) refused the object.
+    Rejected,
     /// An object in the cluster does not have the shape Istio gives it.
-    #[error("{object}: {reason}")]
-    Malformed {
-        /// Which object.
-        object: String,
-        /// What is wrong with it.
-        reason: String,
-    },
+    Malformed,
     /// The API server answered with a failure of its own (5xx, throttling).
-    #[error("the Kubernetes API server answered: {message}")]
-    ApiServer {
-        /// The API server's own message, with its status code.
-        message: String,
-    },
-    /// This server's own state failed (nothing was sent, or the answer could not be read).
-    #[error("{message}")]
-    Internal {
-        /// What failed.
-        message: String,
-    },
+    ApiServer,
+    /// This server's own state failed.
+    Internal,
 }
 
+/// A failure of the cluster layer: its kind, what it concerns (the API server's address, or
+/// the object that is malformed), the words for it, and for a rejection every cause at its
+/// field. Mapped to [`AppError`] below, in one place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterError {
+    /// What kind of failure.
+    pub kind: ErrorKind,
+    /// The API server's address, or the object concerned; empty when neither applies.
+    pub subject: String,
+    /// The words for it.
+    pub message: String,
+    /// A rejection's causes.
+    pub findings: Vec<Finding>,
+}
+
+impl std::fmt::Display for ClusterError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", AppError::from(self.clone()))
+    }
+}
+
+impl std::error::Error for ClusterError {}
+
 impl ClusterError {
+    fn new(kind: ErrorKind, subject: &str, message: String) -> Self {
+        Self {
+            kind,
+            subject: subject.to_string(),
+            message,
+            findings: vec![],
+        }
+    }
+
+    /// No usable cluster configuration.
+    pub fn config(message: String) -> Self {
+        Self::new(ErrorKind::Config, "", message)
+    }
+
+    /// Nothing was sent, for `reason`.
+    pub fn precondition(reason: String) -> Self {
+        Self::new(ErrorKind::Precondition, "", reason)
+    }
+
+    /// `what` does not exist.
+    pub fn not_found(what: String) -> Self {
+        Self::new(ErrorKind::NotFound, "", what)
+    }
+
+    /// `object` in the cluster cannot be read, for `reason`.
+    pub fn malformed(object: String, reason: String) -> Self {
+        Self::new(ErrorKind::Malformed, &object, reason)
+    }
+
+    /// This server's own state failed.
+    pub fn internal(message: String) -> Self {
+        Self::new(ErrorKind::Internal, "", message)
+    }
+
     /// Classifies a kube error from the API server at `cluster`. The one place that looks
     /// inside `kube::Error`.
     pub fn from_kube(cluster: &str, error: &kube::Error) -> Self {
-        let cluster = cluster.to_string();
         let status = match error {
             kube::Error::Api(status) => status,
             kube::Error::Auth(e) => {
-                return Self::Unauthenticated {
-                    cluster,
-                    message: root_cause(e),
-                }
+                return Self::new(ErrorKind::Unauthenticated, cluster, root_cause(e))
             }
-            other => {
-                return Self::Unreachable {
-                    cluster,
-                    detail: root_cause(other),
-                }
-            }
+            other => return Self::new(ErrorKind::Unreachable, cluster, root_cause(other)),
         };
         let message = status.message.clone();
-        match status.code {
-            401 => Self::Unauthenticated {
-                cluster,
-                message: if message.is_empty() {
-                    "the token may have expired or been revoked".to_string()
-                } else {
-                    format!("{message} (the token may have expired or been revoked)")
-                },
+        let kind = match status.code {
+            401 => ErrorKind::Unauthenticated,
+            403 => ErrorKind::Forbidden,
+            404 => ErrorKind::NotFound,
+            409 => ErrorKind::Conflict,
+            400 | 422 => ErrorKind::Rejected,
+            _ => ErrorKind::ApiServer,
+        };
+        let message = match kind {
+            ErrorKind::Unauthenticated if message.is_empty() => {
+                "the token may have expired or been revoked".to_string()
+            }
+            ErrorKind::Unauthenticated => {
+                format!("{message} (the token may have expired or been revoked)")
+            }
+            ErrorKind::ApiServer => format!("{} from {cluster}: {message}", status.code),
+            _ => message,
+        };
+        Self {
+            findings: match kind {
+                ErrorKind::Rejected => rejection_findings(status),
+                _ => vec![],
             },
-            403 => Self::Forbidden { message },
-            404 => Self::NotFound { what: message },
-            409 => Self::Conflict { message },
-            400 | 422 => Self::Rejected {
-                findings: rejection_findings(status),
-            },
-            code => Self::ApiServer {
-                message: format!("{code} from {cluster}: {message}"),
-            },
+            ..Self::new(kind, cluster, message)
         }
     }
 
     /// Whether the failure is the API server's (counted in the metrics), not the caller's.
     pub fn is_apiserver_failure(&self) -> bool {
-        matches!(self, Self::Unreachable { .. } | Self::ApiServer { .. })
+        matches!(self.kind, ErrorKind::Unreachable | ErrorKind::ApiServer)
     }
 }
 
@@ -164,24 +170,34 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 
 impl From<ClusterError> for AppError {
     fn from(error: ClusterError) -> Self {
-        match error {
-            ClusterError::Config(detail) => AppError::NoCluster { detail },
-            ClusterError::Unreachable { cluster, detail } => {
-                AppError::Unreachable { cluster, detail }
-            }
-            ClusterError::Unauthenticated { cluster, message } => AppError::Unauthenticated {
+        let ClusterError {
+            kind,
+            subject,
+            message,
+            findings,
+        } = error;
+        match kind {
+            ErrorKind::Config => AppError::NoCluster { detail: message },
+            ErrorKind::Unreachable => AppError::Unreachable {
+                cluster: subject,
+                detail: message,
+            },
+            ErrorKind::Unauthenticated => AppError::Unauthenticated {
                 message: format!(
-                    "the API server at {cluster} did not accept the credentials: {message}"
+                    "the API server at {subject} did not accept the credentials: {message}"
                 ),
             },
-            ClusterError::Forbidden { message } => AppError::Forbidden { message },
-            ClusterError::NotFound { what } => AppError::NotFound { what },
-            ClusterError::Conflict { message } => AppError::Conflict { message },
-            ClusterError::Precondition { reason } => AppError::Precondition { reason },
-            ClusterError::Rejected { findings } => AppError::Rejected { findings },
-            ClusterError::Malformed { object, reason } => AppError::Malformed { object, reason },
-            ClusterError::ApiServer { message } => AppError::Cluster { message },
-            ClusterError::Internal { message } => AppError::Internal { message },
+            ErrorKind::Forbidden => AppError::Forbidden { message },
+            ErrorKind::NotFound => AppError::NotFound { what: message },
+            ErrorKind::Conflict => AppError::Conflict { message },
+            ErrorKind::Precondition => AppError::Precondition { reason: message },
+            ErrorKind::Rejected => AppError::Rejected { findings },
+            ErrorKind::Malformed => AppError::Malformed {
+                object: subject,
+                reason: message,
+            },
+            ErrorKind::ApiServer => AppError::Cluster { message },
+            ErrorKind::Internal => AppError::Internal { message },
         }
     }
 }
@@ -207,10 +223,7 @@ mod tests {
     #[test]
     fn a_401_is_unauthenticated_and_leads_to_sign_in_not_to_rbac_advice() {
         let error = ClusterError::from_kube("https://k", &api(401, "Unauthorized", vec![]));
-        assert!(
-            matches!(error, ClusterError::Unauthenticated { .. }),
-            "{error:?}"
-        );
+        assert_eq!(error.kind, ErrorKind::Unauthenticated, "{error:?}");
         let app = AppError::from(error);
         assert_eq!(app.status_code(), 401);
         assert!(matches!(app, AppError::Unauthenticated { .. }), "{app:?}");
@@ -232,10 +245,8 @@ mod tests {
                 ],
             ),
         );
-        let ClusterError::Rejected { findings } = error else {
-            panic!("not a rejection: {error:?}");
-        };
-        let fields: Vec<&str> = findings.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(error.kind, ErrorKind::Rejected, "{error:?}");
+        let fields: Vec<&str> = error.findings.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["spec.hosts", "spec.ports[0].number"]);
     }
 
@@ -249,12 +260,10 @@ mod tests {
                 vec![],
             ),
         );
-        let ClusterError::Rejected { findings } = error else {
-            panic!("not a rejection: {error:?}");
-        };
-        assert_eq!(findings.len(), 1);
-        assert_eq!(findings[0].field, "spec");
-        assert!(findings[0].message.contains("bad host"));
+        assert_eq!(error.kind, ErrorKind::Rejected, "{error:?}");
+        assert_eq!(error.findings.len(), 1);
+        assert_eq!(error.findings[0].field, "spec");
+        assert!(error.findings[0].message.contains("bad host"));
     }
 
     #[test]

@@ -135,7 +135,7 @@ pub(super) fn recorder(client: &Client) -> Recorder {
 impl Cluster {
     fn derived(&self, config: kube::Config) -> Result<Self, ClusterError> {
         let client =
-            Client::try_from(config.clone()).map_err(|e| ClusterError::Config(e.to_string()))?;
+            Client::try_from(config.clone()).map_err(|e| ClusterError::config(e.to_string()))?;
         Ok(Self {
             client,
             config,
@@ -151,9 +151,9 @@ impl Cluster {
         make: impl FnOnce(&mut kube::Config),
     ) -> Result<Self, ClusterError> {
         let lock = || {
-            self.identities.lock().map_err(|_| ClusterError::Internal {
-                message: "the client cache is unavailable".into(),
-            })
+            self.identities
+                .lock()
+                .map_err(|_| ClusterError::internal("the client cache is unavailable".into()))
         };
         if let Some(cluster) = lock()?.get(&key) {
             return Ok(cluster.clone());

@@ -9,7 +9,7 @@ mod service_entries;
 #[cfg(test)]
 mod write_requests;
 
-pub use error::ClusterError;
+pub use error::{ClusterError, ErrorKind};
 pub use identity::{Change, Changed};
 pub use policy::FIELD_MANAGER;
 pub use service_entries::ServiceEntryCache;
@@ -71,23 +71,23 @@ impl Cluster {
         let config = match &options.kubeconfig {
             Some(path) => {
                 let kubeconfig = Kubeconfig::read_from(path).map_err(|e| {
-                    ClusterError::Config(format!("cannot read kubeconfig {}: {e}", path.display()))
+                    ClusterError::config(format!("cannot read kubeconfig {}: {e}", path.display()))
                 })?;
                 Config::from_custom_kubeconfig(kubeconfig, &kube_options)
                     .await
-                    .map_err(|e| ClusterError::Config(e.to_string()))?
+                    .map_err(|e| ClusterError::config(e.to_string()))?
             }
             None if options.context.is_some() => Config::from_kubeconfig(&kube_options)
                 .await
-                .map_err(|e| ClusterError::Config(e.to_string()))?,
+                .map_err(|e| ClusterError::config(e.to_string()))?,
             None => Config::infer()
                 .await
-                .map_err(|e| ClusterError::Config(e.to_string()))?,
+                .map_err(|e| ClusterError::config(e.to_string()))?,
         };
         let server = config.cluster_url.to_string();
         let server = server.trim_end_matches('/').to_string();
         let client =
-            Client::try_from(config.clone()).map_err(|e| ClusterError::Config(e.to_string()))?;
+            Client::try_from(config.clone()).map_err(|e| ClusterError::config(e.to_string()))?;
         Ok(Self {
             recorder: identity::recorder(&client),
             client,
@@ -151,12 +151,12 @@ impl Cluster {
                     .iter()
                     .find(|v| served.iter().any(|s| s == *v))
                     .map(|v| v.to_string())
-                    .ok_or_else(|| ClusterError::Precondition {
-                        reason: format!(
+                    .ok_or_else(|| {
+                        ClusterError::precondition(format!(
                             "the cluster serves none of {NETWORKING_GROUP} v1, v1beta1, v1alpha3 \
                              (it serves: {}): install Istio's CRDs",
                             served.join(", ")
-                        ),
+                        ))
                     })
             })
             .await
@@ -193,11 +193,9 @@ impl Cluster {
                 let namespace = sidecar.metadata.namespace.clone().unwrap_or_default();
                 let name = sidecar.metadata.name.clone().unwrap_or_default();
                 let spec = sidecar.data.get("spec").cloned().unwrap_or_default();
-                let setting =
-                    setting_from_mesh_config(&spec).map_err(|e| ClusterError::Malformed {
-                        object: format!("Sidecar {namespace}/{name}"),
-                        reason: e.to_string(),
-                    })?;
+                let setting = setting_from_mesh_config(&spec).map_err(|e| {
+                    ClusterError::malformed(format!("Sidecar {namespace}/{name}"), e.to_string())
+                })?;
                 Ok(SidecarPolicy {
                     has_workload_selector: spec
                         .get("workloadSelector")

@@ -105,8 +105,8 @@ impl Cluster {
                 Some(name) => planes
                     .iter()
                     .position(|p| p.metadata.name.as_deref() == Some(name))
-                    .ok_or_else(|| ClusterError::NotFound {
-                        what: format!(
+                    .ok_or_else(|| {
+                        ClusterError::not_found(format!(
                             "there is no IstioControlPlane {}/{name}; there are: {}",
                             self.istio_namespace,
                             planes
@@ -114,7 +114,7 @@ impl Cluster {
                                 .filter_map(|p| p.metadata.name.clone())
                                 .collect::<Vec<_>>()
                                 .join(", ")
-                        ),
+                        ))
                     })?,
                 None => 0,
             };
@@ -126,11 +126,9 @@ impl Cluster {
                 .and_then(|spec| spec.get("meshConfig"))
                 .cloned()
                 .unwrap_or(serde_json::Value::Null);
-            let setting =
-                setting_from_mesh_config(&mesh_config).map_err(|e| ClusterError::Malformed {
-                    object: format!("{source} spec.meshConfig"),
-                    reason: e.to_string(),
-                })?;
+            let setting = setting_from_mesh_config(&mesh_config).map_err(|e| {
+                ClusterError::malformed(format!("{source} spec.meshConfig"), e.to_string())
+            })?;
             let mut alternatives: Vec<PolicySource> = planes.iter().map(source_of).collect();
             alternatives.sort_by(|a, b| a.name.cmp(&b.name));
             return Ok((
@@ -180,10 +178,8 @@ impl Cluster {
             .and_then(|d| d.get("mesh"))
             .map(String::as_str)
             .unwrap_or("");
-        let setting = setting_from_mesh_yaml(document).map_err(|e| ClusterError::Malformed {
-            object: format!("{source} key mesh"),
-            reason: e.to_string(),
-        })?;
+        let setting = setting_from_mesh_yaml(document)
+            .map_err(|e| ClusterError::malformed(format!("{source} key mesh"), e.to_string()))?;
         Ok((
             PolicyReport::Found {
                 source,
@@ -222,11 +218,9 @@ impl Cluster {
                     PolicyReport::NoSource { looked_for } => looked_for.join("; "),
                     PolicyReport::Found { .. } | PolicyReport::Hidden { .. } => String::new(),
                 };
-                return Err(ClusterError::Precondition {
-                    reason: format!(
-                        "there is no mesh config to write the policy to (looked for: {looked_for})"
-                    ),
-                });
+                return Err(ClusterError::precondition(format!(
+                    "there is no mesh config to write the policy to (looked for: {looked_for})"
+                )));
             };
             match located {
                 Located::ControlPlane(plane) => {
@@ -253,20 +247,15 @@ impl Cluster {
                 }
                 Located::ConfigMap(mut config_map) => {
                     if let Some(manager) = managed_by {
-                        return Err(ClusterError::Precondition {
-                            reason: format!(
-                                "{source} is rendered by {manager}, which reverts direct edits: \
+                        return Err(ClusterError::precondition(format!(
+                            "{source} is rendered by {manager}, which reverts direct edits: \
                                  set meshConfig.outboundTrafficPolicy.mode there instead"
-                            ),
-                        });
+                        )));
                     }
                     let data = config_map.data.get_or_insert_with(Default::default);
                     let document = data.get("mesh").map(String::as_str).unwrap_or("");
                     let updated = set_mode_in_mesh_yaml(document, mode).map_err(|e| {
-                        ClusterError::Malformed {
-                            object: format!("{source} key mesh"),
-                            reason: e.to_string(),
-                        }
+                        ClusterError::malformed(format!("{source} key mesh"), e.to_string())
                     })?;
                     data.insert("mesh".to_string(), updated);
                     let api = Api::<ConfigMap>::namespaced(self.client.clone(), &source.namespace);

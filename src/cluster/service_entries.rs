@@ -1,7 +1,7 @@
 //! ServiceEntries: a watch-backed cache shared by every request, and create / delete / undo.
 
 use super::{Cluster, ClusterError, FIELD_MANAGER};
-use crate::domain::service_entry::{view_from_spec, Deleted, ServiceEntryDetail, ServiceEntryView};
+use crate::domain::service_entry::{view_from_spec, ServiceEntryDetail, ServiceEntryView};
 use crate::domain::LiveStatus;
 use futures::StreamExt;
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
@@ -279,7 +279,6 @@ impl Cluster {
         Ok(ServiceEntryDetail {
             view: view_of(&object),
             yaml,
-            spec_json: serde_json::to_string_pretty(&spec).unwrap_or_default(),
             conditions,
             findings,
         })
@@ -293,11 +292,8 @@ impl Cluster {
         object: serde_json::Value,
     ) -> Result<ServiceEntryView, ClusterError> {
         let resource = self.service_entry_resource().await?;
-        let mut object: DynamicObject =
-            serde_json::from_value(object).map_err(|e| ClusterError::Malformed {
-                object: "manifest".into(),
-                reason: e.to_string(),
-            })?;
+        let mut object: DynamicObject = serde_json::from_value(object)
+            .map_err(|e| ClusterError::malformed("manifest".into(), e.to_string()))?;
         // The version this cluster serves, whatever the manifest said.
         object.types = Some(kube::core::TypeMeta {
             api_version: resource.api_version.clone(),
@@ -320,13 +316,13 @@ impl Cluster {
         Ok(view_of(&created))
     }
 
-    /// Deletes a ServiceEntry and keeps what is needed to re-create it exactly (spec, labels,
+    /// Deletes a ServiceEntry, answering what it was, and keeps what is needed to re-create it exactly (spec, labels,
     /// annotations) for [`Cluster::undo_delete`].
     pub async fn delete_service_entry(
         &self,
         namespace: &str,
         name: &str,
-    ) -> Result<Deleted, ClusterError> {
+    ) -> Result<ServiceEntryView, ClusterError> {
         let api = self.service_entry_api(namespace).await?;
         let object = api.get(name).await.map_err(|e| self.err(e))?;
         api.delete(name, &DeleteParams::default())
@@ -335,18 +331,14 @@ impl Cluster {
         let view = view_of(&object);
         self.recently_deleted
             .lock()
-            .map_err(|_| ClusterError::Internal {
-                message: "the list of deleted objects is unavailable".into(),
+            .map_err(|_| {
+                ClusterError::internal("the list of deleted objects is unavailable".into())
             })?
             .insert(
                 (namespace.to_string(), name.to_string()),
                 clean_for_recreate(&object),
             );
-        Ok(Deleted {
-            namespace: namespace.to_string(),
-            name: name.to_string(),
-            hosts: view.hosts,
-        })
+        Ok(view)
     }
 
     /// Re-creates a ServiceEntry this server deleted, exactly as it was.
@@ -359,14 +351,10 @@ impl Cluster {
         let object = self
             .recently_deleted
             .lock()
-            .map_err(|_| ClusterError::Internal {
-                message: "the list of deleted objects is unavailable".into(),
-            })?
+            .map_err(|_| ClusterError::internal("the list of deleted objects is unavailable".into()))?
             .get(&key)
             .cloned()
-            .ok_or_else(|| ClusterError::Precondition {
-                reason: format!("there is nothing to undo for {namespace}/{name}: this server did not delete it"),
-            })?;
+            .ok_or_else(|| ClusterError::precondition(format!("there is nothing to undo for {namespace}/{name}: this server did not delete it")))?;
         let created = self
             .service_entry_api(namespace)
             .await?

@@ -36,6 +36,16 @@ struct Received {
     body: Value,
 }
 
+impl Received {
+    fn names_the_field_manager(&self) {
+        assert!(
+            self.query.contains("fieldManager=mesh-egress"),
+            "{}",
+            self.query
+        );
+    }
+}
+
 /// A cluster whose API server answers `script` in order; the handle yields what it received.
 fn scripted(script: Vec<Exchange>) -> (Cluster, tokio::task::JoinHandle<Vec<Received>>) {
     let (service, handle) = mock::pair::<Request<Body>, Response<Body>>();
@@ -121,11 +131,7 @@ async fn the_mesh_config_map_is_replaced_with_the_resource_version_it_was_read_a
         written.contains("discoveryAddress: istiod.istio-system.svc:15012"),
         "{written}"
     );
-    assert!(
-        replace.query.contains("fieldManager=mesh-egress"),
-        "{}",
-        replace.query
-    );
+    replace.names_the_field_manager();
 }
 
 #[tokio::test]
@@ -161,11 +167,7 @@ async fn a_control_plane_gets_a_merge_patch_of_the_one_field() {
         patch.body,
         json!({"spec": {"meshConfig": {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}}})
     );
-    assert!(
-        patch.query.contains("fieldManager=mesh-egress"),
-        "{}",
-        patch.query
-    );
+    patch.names_the_field_manager();
 }
 
 #[tokio::test]

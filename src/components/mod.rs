@@ -1,6 +1,7 @@
 //! Reusable widgets: render only.
 
 mod error_notice;
+mod filter;
 mod live;
 mod loading;
 mod service_entry_table;
@@ -8,6 +9,7 @@ mod session;
 mod table;
 
 pub use error_notice::{ErrorNotice, FindingList};
+pub use filter::FilterBox;
 pub use live::{provide_live, Live, LiveBanner};
 pub use loading::Loading;
 pub use service_entry_table::ServiceEntryTable;

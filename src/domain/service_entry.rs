@@ -143,29 +143,16 @@ pub fn view_from_spec(
 }
 
 /// Everything the detail page shows.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServiceEntryDetail {
     /// The table view.
     pub view: ServiceEntryView,
     /// The whole object as YAML (without managedFields).
     pub yaml: String,
-    /// The spec as JSON, for fields the view does not summarise.
-    pub spec_json: String,
     /// Status conditions as `type=status: message`.
     pub conditions: Vec<String>,
     /// What mesh-egress's validation finds in it now.
     pub findings: Vec<Finding>,
-}
-
-/// What a delete leaves behind: enough to say what was lost and to undo it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Deleted {
-    /// Namespace.
-    pub namespace: String,
-    /// Name.
-    pub name: String,
-    /// The hosts pods no longer reach under REGISTRY_ONLY.
-    pub hosts: Vec<String>,
 }
 
 /// Age as kubectl shows it (`5d`, `3h`), from the creation time and now, both in seconds

@@ -5,6 +5,17 @@ use crate::domain::validation::{Finding, LOCATIONS, PROTOCOLS, RESOLUTIONS};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+/// How a form field is edited.
+#[derive(Clone, Copy)]
+enum Widget {
+    /// One line of text.
+    Line,
+    /// Several lines, with a hint on their format.
+    Lines(&'static str),
+    /// One of a list.
+    Choice(&'static [&'static str]),
+}
+
 /// `/new`: register an external service, from a form (checked as you type, by the same rules
 /// compiled to WASM) or by pasting YAML. Either way: validation, a server-side dry run, then
 /// the write.
@@ -35,73 +46,53 @@ pub fn CreatePage() -> impl IntoView {
             (!here.is_empty()).then(|| view! { <FindingList findings=here /> })
         }
     };
-    let text_input = move |field: &'static str,
-                           label: &'static str,
-                           value: fn(&ServiceEntryForm) -> String,
-                           set: fn(&mut ServiceEntryForm, String)| {
+    // One builder for every field: the widget differs, the label, errors and updates do not.
+    let field = move |name: &'static str,
+                      label: &'static str,
+                      widget: Widget,
+                      value: fn(&ServiceEntryForm) -> String,
+                      set: fn(&mut ServiceEntryForm, String)| {
+        let edit = move |ev: leptos::ev::Event| {
+            touched.set(true);
+            form.update(|f| set(f, event_target_value(&ev)));
+        };
+        let input_name = format!("form[{name}]");
+        let testid = format!("form-{name}");
+        let (control, hint) = match widget {
+            Widget::Line => (
+                view! {
+                    <input type="text" name=input_name data-testid=testid
+                        prop:value=move || form.with(value) on:input=edit />
+                }
+                .into_any(),
+                None,
+            ),
+            Widget::Lines(hint) => (
+                view! {
+                    <textarea name=input_name data-testid=testid rows="3"
+                        prop:value=move || form.with(value) on:input=edit></textarea>
+                }
+                .into_any(),
+                Some(hint),
+            ),
+            Widget::Choice(options) => (
+                view! {
+                    <select name=input_name data-testid=testid on:change=edit>
+                        {options.iter().map(|o| {
+                            let o = *o;
+                            view! { <option value=o selected=move || form.with(value) == o>{o}</option> }
+                        }).collect_view()}
+                    </select>
+                }
+                .into_any(),
+                None,
+            ),
+        };
         view! {
             <label class="field">
-                <span>{label}</span>
-                <input
-                    type="text"
-                    name=format!("form[{field}]")
-                    data-testid=format!("form-{field}")
-                    prop:value=move || form.with(value)
-                    on:input=move |ev| {
-                        touched.set(true);
-                        form.update(|f| set(f, event_target_value(&ev)));
-                    }
-                />
-                <span data-testid=format!("form-errors-{field}")>{field_errors(field)}</span>
-            </label>
-        }
-        .into_any()
-    };
-    let text_area = move |field: &'static str,
-                          label: &'static str,
-                          hint: &'static str,
-                          value: fn(&ServiceEntryForm) -> String,
-                          set: fn(&mut ServiceEntryForm, String)| {
-        view! {
-            <label class="field">
-                <span>{label} " " <small class="muted">{hint}</small></span>
-                <textarea
-                    name=format!("form[{field}]")
-                    data-testid=format!("form-{field}")
-                    rows="3"
-                    prop:value=move || form.with(value)
-                    on:input=move |ev| {
-                        touched.set(true);
-                        form.update(|f| set(f, event_target_value(&ev)));
-                    }
-                ></textarea>
-                <span data-testid=format!("form-errors-{field}")>{field_errors(field)}</span>
-            </label>
-        }
-        .into_any()
-    };
-    let select = move |field: &'static str,
-                       label: &'static str,
-                       options: &'static [&'static str],
-                       value: fn(&ServiceEntryForm) -> String,
-                       set: fn(&mut ServiceEntryForm, String)| {
-        view! {
-            <label class="field">
-                <span>{label}</span>
-                <select
-                    name=format!("form[{field}]")
-                    data-testid=format!("form-{field}")
-                    on:change=move |ev| {
-                        touched.set(true);
-                        form.update(|f| set(f, event_target_value(&ev)));
-                    }
-                >
-                    {options.iter().map(|o| {
-                        let o = *o;
-                        view! { <option value=o selected=move || form.with(value) == o>{o}</option> }
-                    }).collect_view()}
-                </select>
-                <span data-testid=format!("form-errors-{field}")>{field_errors(field)}</span>
+                <span>{label} {hint.map(|h| view! { " " <small class="muted">{h}</small> })}</span>
+                {control}
+                <span data-testid=format!("form-errors-{name}")>{field_errors(name)}</span>
             </label>
         }
         .into_any()
@@ -139,17 +130,17 @@ pub fn CreatePage() -> impl IntoView {
         <section class="card">
             <h2>"Form"</h2>
             <ActionForm action=create_form attr:class="create-form" attr:data-testid="create-form">
-                {text_input("name", "Name", |f| f.name.clone(), |f, v| f.name = v)}
-                {text_input("namespace", "Namespace", |f| f.namespace.clone(), |f, v| f.namespace = v)}
-                {text_area("hosts", "Hosts", "one per line", |f| f.hosts.clone(), |f, v| f.hosts = v)}
-                {text_area("ports", "Ports", "one per line: NUMBER NAME PROTOCOL [TARGET_PORT]", |f| f.ports.clone(), |f, v| f.ports = v)}
+                {field("name", "Name", Widget::Line, |f| f.name.clone(), |f, v| f.name = v)}
+                {field("namespace", "Namespace", Widget::Line, |f| f.namespace.clone(), |f, v| f.namespace = v)}
+                {field("hosts", "Hosts", Widget::Lines("one per line"), |f| f.hosts.clone(), |f, v| f.hosts = v)}
+                {field("ports", "Ports", Widget::Lines("one per line: NUMBER NAME PROTOCOL [TARGET_PORT]"), |f| f.ports.clone(), |f, v| f.ports = v)}
                 <p class="muted small">"Protocols: " {PROTOCOLS.join(", ")} ". HTTPS, TLS and TCP are opaque to the mesh: it sees only TCP-level traffic."</p>
-                {select("resolution", "Resolution", RESOLUTIONS, |f| f.resolution.clone(), |f, v| f.resolution = v)}
-                {select("location", "Location", LOCATIONS, |f| f.location.clone(), |f, v| f.location = v)}
-                {text_area("addresses", "Addresses", "optional, one per line", |f| f.addresses.clone(), |f, v| f.addresses = v)}
-                {text_area("endpoints", "Endpoints", "optional, one per line: ADDRESS [PORT_NAME=PORT] [network=N] [locality=L] [weight=W] [label:KEY=VALUE]", |f| f.endpoints.clone(), |f, v| f.endpoints = v)}
-                {text_area("export_to", "Export to", "optional: namespaces, . or *", |f| f.export_to.clone(), |f, v| f.export_to = v)}
-                {text_area("subject_alt_names", "Subject alt names", "optional", |f| f.subject_alt_names.clone(), |f, v| f.subject_alt_names = v)}
+                {field("resolution", "Resolution", Widget::Choice(RESOLUTIONS), |f| f.resolution.clone(), |f, v| f.resolution = v)}
+                {field("location", "Location", Widget::Choice(LOCATIONS), |f| f.location.clone(), |f, v| f.location = v)}
+                {field("addresses", "Addresses", Widget::Lines("optional, one per line"), |f| f.addresses.clone(), |f, v| f.addresses = v)}
+                {field("endpoints", "Endpoints", Widget::Lines("optional, one per line: ADDRESS [PORT_NAME=PORT] [network=N] [locality=L] [weight=W] [label:KEY=VALUE]"), |f| f.endpoints.clone(), |f, v| f.endpoints = v)}
+                {field("export_to", "Export to", Widget::Lines("optional: namespaces, . or *"), |f| f.export_to.clone(), |f, v| f.export_to = v)}
+                {field("subject_alt_names", "Subject alt names", Widget::Lines("optional"), |f| f.subject_alt_names.clone(), |f, v| f.subject_alt_names = v)}
                 <button type="submit" data-testid="create-submit">"Create"</button>
             </ActionForm>
         </section>

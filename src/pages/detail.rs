@@ -51,8 +51,6 @@ pub fn ServiceEntryPage() -> impl IntoView {
                             }}
                         </section>
                         <section class="card">
-                            <h2>"Spec"</h2>
-                            <pre class="yaml">{detail.spec_json.clone()}</pre>
                             <h2>"YAML"</h2>
                             <p>
                                 <CopyButton text=detail.yaml.clone() />

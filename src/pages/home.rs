@@ -1,5 +1,5 @@
 use crate::api::{get_overview, SetOutboundPolicy};
-use crate::components::{Column, ErrorNotice, Live, Loading, Table};
+use crate::components::{Column, ErrorNotice, FilterBox, Live, Loading, Table};
 use crate::domain::overview::filter_namespaces;
 use crate::domain::{NamespaceSummary, OutboundPolicyMode, Overview, PolicyReport, SourceKind};
 use leptos::prelude::*;
@@ -68,18 +68,7 @@ fn OverviewView(
                     "{entries} external services registered in {namespaces_with_entries} namespaces",
                 )}
             </p>
-            <form method="get" class="filter" on:submit=|ev| ev.prevent_default()>
-                <label for="ns-filter">"Filter by name"</label>
-                <input
-                    id="ns-filter"
-                    type="search"
-                    name="q"
-                    data-testid="ns-filter"
-                    placeholder="namespace"
-                    prop:value=move || filter.get()
-                    on:input=move |ev| filter.set(event_target_value(&ev))
-                />
-            </form>
+            <FilterBox id="ns-filter" label="Filter by name" testid="ns-filter" placeholder="namespace" value=filter />
             <Table rows=Signal::derive(visible) columns=namespace_columns() row_id=|ns: &NamespaceSummary| format!("ns-row-{}", ns.name) testid="namespaces" />
             <Show when=move || visible().is_empty()>
                 <p class="muted" data-testid="no-match">"No namespace matches the filter."</p>

@@ -1,5 +1,5 @@
 use crate::api::list_service_entries;
-use crate::components::{Live, Loading, ServiceEntryTable};
+use crate::components::{FilterBox, Live, Loading, ServiceEntryTable};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -15,17 +15,7 @@ pub fn ServicesPage() -> impl IntoView {
     );
     view! {
         <h1>"External services, all namespaces"</h1>
-        <form method="get" class="filter" on:submit=|ev| ev.prevent_default()>
-            <label for="se-search">"Search names and hosts"</label>
-            <input
-                id="se-search"
-                type="search"
-                name="q"
-                data-testid="se-search"
-                prop:value=move || search.get()
-                on:input=move |ev| search.set(event_target_value(&ev))
-            />
-        </form>
+        <FilterBox id="se-search" label="Search names and hosts" testid="se-search" value=search />
         <section class="card">
             <Loading>
                 {move || entries.get().map(|result| result.map(|list| {

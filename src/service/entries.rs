@@ -1,20 +1,18 @@
 //! External services (ServiceEntries): list, read, create, delete, undo.
 
 use super::Actor;
+use super::Answer;
 use crate::cluster::{Change, Changed};
 use crate::domain::access::{Action, NamespacePermissions};
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::manifest::service_entry_for_create;
-use crate::domain::service_entry::{Deleted, ServiceEntryDetail, ServiceEntryView};
+use crate::domain::service_entry::{ServiceEntryDetail, ServiceEntryView};
 use crate::domain::validation::is_valid;
 use crate::error::AppError;
 
 /// ServiceEntries of a namespace (`namespace` empty: every namespace the actor may list),
 /// from the shared watch cache, cut to what the actor may see.
-pub async fn list_service_entries(
-    actor: &Actor,
-    namespace: &str,
-) -> Result<Vec<ServiceEntryView>, AppError> {
+pub async fn list_service_entries(actor: &Actor, namespace: &str) -> Answer<Vec<ServiceEntryView>> {
     let namespace = namespace.trim();
     if !namespace.is_empty() && actor.shared {
         let action = Action::ListServiceEntries {
@@ -41,7 +39,7 @@ pub async fn service_entry(
     actor: &Actor,
     namespace: &str,
     name: &str,
-) -> Result<ServiceEntryDetail, AppError> {
+) -> Answer<ServiceEntryDetail> {
     actor.mapped(actor.cluster.service_entry(namespace, name).await)
 }
 
@@ -51,17 +49,16 @@ pub async fn create_from_manifest(
     actor: &Actor,
     manifest: &str,
     namespace: Option<&str>,
-) -> Result<ServiceEntryView, AppError> {
+) -> Answer<ServiceEntryView> {
     let (namespace, object) = service_entry_for_create(manifest, namespace)
         .map_err(|findings| AppError::Rejected { findings })?;
     let view = actor.mapped(actor.cluster.create_service_entry(&namespace, object).await)?;
-    let what = format!("created ServiceEntry for {}", view.hosts.join(", "));
     audit(
         actor,
         &view.namespace,
         &view.name,
-        "ServiceEntryCreated",
-        what,
+        EntryChange::Created,
+        &view.hosts,
     )
     .await;
     Ok(view)
@@ -69,10 +66,7 @@ pub async fn create_from_manifest(
 
 /// Creates a ServiceEntry from the create form. The form's own findings (lines that do not
 /// read as ports or endpoints, missing names) refuse it: nothing is dropped silently.
-pub async fn create_from_form(
-    actor: &Actor,
-    form: &ServiceEntryForm,
-) -> Result<ServiceEntryView, AppError> {
+pub async fn create_from_form(actor: &Actor, form: &ServiceEntryForm) -> Answer<ServiceEntryView> {
     let findings = form.findings();
     if !is_valid(&findings) {
         return Err(AppError::Rejected { findings });
@@ -86,44 +80,21 @@ pub async fn delete_service_entry(
     actor: &Actor,
     namespace: &str,
     name: &str,
-) -> Result<Deleted, AppError> {
+) -> Answer<ServiceEntryView> {
     let deleted = actor.mapped(actor.cluster.delete_service_entry(namespace, name).await)?;
-    let what = format!(
-        "deleted ServiceEntry: pods no longer reach {} under REGISTRY_ONLY",
-        deleted.hosts.join(", ")
-    );
-    audit(actor, namespace, name, "ServiceEntryDeleted", what).await;
+    audit(actor, namespace, name, EntryChange::Deleted, &deleted.hosts).await;
     Ok(deleted)
 }
 
 /// Re-creates a ServiceEntry this server deleted, exactly as it was.
-pub async fn undo_delete(
-    actor: &Actor,
-    namespace: &str,
-    name: &str,
-) -> Result<ServiceEntryView, AppError> {
+pub async fn undo_delete(actor: &Actor, namespace: &str, name: &str) -> Answer<ServiceEntryView> {
     let view = actor.mapped(actor.cluster.undo_delete(namespace, name).await)?;
-    actor
-        .audit(Change {
-            object: Changed::ServiceEntry {
-                namespace: namespace.into(),
-                name: name.into(),
-            },
-            reason: "ServiceEntryRestored",
-            what: format!(
-                "restored deleted ServiceEntry for {}",
-                view.hosts.join(", ")
-            ),
-        })
-        .await;
+    audit(actor, namespace, name, EntryChange::Restored, &view.hosts).await;
     Ok(view)
 }
 
 /// What the actor may do with ServiceEntries in `namespace`.
-pub async fn namespace_access(
-    actor: &Actor,
-    namespace: &str,
-) -> Result<NamespacePermissions, AppError> {
+pub async fn namespace_access(actor: &Actor, namespace: &str) -> Answer<NamespacePermissions> {
     let namespace = namespace.to_string();
     let create = Action::CreateServiceEntries {
         namespace: namespace.clone(),
@@ -135,8 +106,31 @@ pub async fn namespace_access(
     })
 }
 
-/// Records a change to one ServiceEntry in the audit trail.
-async fn audit(actor: &Actor, namespace: &str, name: &str, reason: &'static str, what: String) {
+/// What happened to a ServiceEntry, as the audit trail names it.
+#[derive(Clone, Copy)]
+enum EntryChange {
+    Created,
+    Deleted,
+    Restored,
+}
+
+/// Records a change to one ServiceEntry (with its hosts) in the audit trail.
+async fn audit(actor: &Actor, namespace: &str, name: &str, change: EntryChange, hosts: &[String]) {
+    let hosts = hosts.join(", ");
+    let (reason, what) = match change {
+        EntryChange::Created => (
+            "ServiceEntryCreated",
+            format!("created ServiceEntry for {hosts}"),
+        ),
+        EntryChange::Deleted => (
+            "ServiceEntryDeleted",
+            format!("deleted ServiceEntry: pods no longer reach {hosts} under REGISTRY_ONLY"),
+        ),
+        EntryChange::Restored => (
+            "ServiceEntryRestored",
+            format!("restored deleted ServiceEntry for {hosts}"),
+        ),
+    };
     let object = Changed::ServiceEntry {
         namespace: namespace.into(),
         name: name.into(),

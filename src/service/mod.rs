@@ -21,6 +21,9 @@ use crate::metrics::Metrics;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+/// What a service function answers: its result, or the error the page or client sees.
+pub type Answer<T> = Result<T, AppError>;
+
 /// What every request shares: the cluster (or why there is none), how users are identified,
 /// and the metrics. Built once in main, handed to requests as context.
 pub struct Services {

@@ -1,6 +1,7 @@
 //! The mesh-wide policy and the first page.
 
 use super::Actor;
+use super::Answer;
 use crate::cluster::{Change, Changed};
 use crate::domain::access::{Access, Action};
 use crate::domain::overview::{assemble, OverviewParts};
@@ -10,10 +11,7 @@ use crate::error::AppError;
 
 /// The policy as the actor may read it: refused reads become `Hidden`, so the rest of the
 /// page still shows what the actor may see.
-async fn readable_policy(
-    actor: &Actor,
-    control_plane: Option<&str>,
-) -> Result<PolicyReport, AppError> {
+async fn readable_policy(actor: &Actor, control_plane: Option<&str>) -> Answer<PolicyReport> {
     match actor.mapped(actor.cluster.policy_report(control_plane).await) {
         Err(AppError::Forbidden { message }) if actor.shared => {
             Ok(PolicyReport::Hidden { reason: message })
@@ -23,7 +21,7 @@ async fn readable_policy(
 }
 
 /// Whether the actor may switch the policy where it lives.
-async fn switch_access(actor: &Actor, policy: &PolicyReport) -> Result<Access, AppError> {
+async fn switch_access(actor: &Actor, policy: &PolicyReport) -> Answer<Access> {
     match policy {
         PolicyReport::Found { source, .. } => {
             let action = Action::SwitchPolicy {
@@ -42,7 +40,7 @@ async fn switch_access(actor: &Actor, policy: &PolicyReport) -> Result<Access, A
 
 /// The first page: the policy as the actor may read it, and the namespaces the actor may
 /// list ServiceEntries in, with counts over exactly those.
-pub async fn overview(actor: &Actor, control_plane: Option<&str>) -> Result<Overview, AppError> {
+pub async fn overview(actor: &Actor, control_plane: Option<&str>) -> Answer<Overview> {
     let server = &actor.server;
     let policy = readable_policy(actor, control_plane).await?;
     let namespaces = actor.mapped(server.namespaces().await)?;
@@ -68,10 +66,7 @@ pub async fn overview(actor: &Actor, control_plane: Option<&str>) -> Result<Over
 }
 
 /// The mesh-wide policy and where it lives, read as the actor.
-pub async fn outbound_policy(
-    actor: &Actor,
-    control_plane: Option<&str>,
-) -> Result<PolicyState, AppError> {
+pub async fn outbound_policy(actor: &Actor, control_plane: Option<&str>) -> Answer<PolicyState> {
     let report = actor.mapped(actor.cluster.policy_report(control_plane).await)?;
     Ok(PolicyState::from(&report))
 }
@@ -82,7 +77,7 @@ pub async fn switch_policy(
     actor: &Actor,
     mode: &str,
     control_plane: Option<&str>,
-) -> Result<PolicyState, AppError> {
+) -> Answer<PolicyState> {
     let mode = parse_requested_mode(mode).map_err(|reason| AppError::Invalid {
         field: "mode".into(),
         reason,

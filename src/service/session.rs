@@ -1,5 +1,6 @@
 //! Who is signed in, and signing in.
 
+use super::Answer;
 use super::Services;
 use crate::auth::{now, AuthMode, Caller, SESSION_SECONDS};
 use crate::domain::access::Session;
@@ -20,7 +21,7 @@ pub async fn session(services: &Services, caller: &Caller) -> Session {
 
 /// Checks a bearer token with the API server and seals it into a session cookie value.
 /// Answers the user's name and the sealed value.
-pub async fn sign_in(services: &Services, token: &str) -> Result<(String, String), AppError> {
+pub async fn sign_in(services: &Services, token: &str) -> Answer<(String, String)> {
     let invalid = |reason: &str| AppError::Invalid {
         field: "token".into(),
         reason: reason.into(),

@@ -101,6 +101,20 @@ impl Finding {
 /// The findings of one object, in the order the rules made them.
 type Findings = Vec<Finding>;
 
+/// For each check that holds, an error of `rule` at `field.KEY` with its message.
+fn errors_where<'a>(
+    out: &mut Findings,
+    rule: &str,
+    field: &str,
+    checks: impl IntoIterator<Item = (bool, &'a str, String)>,
+) {
+    for (holds, key, message) in checks {
+        if holds {
+            out.push(Finding::error(rule, format!("{field}.{key}"), message));
+        }
+    }
+}
+
 /// Whether a list of findings lets the object through (warnings do).
 pub fn is_valid(findings: &[Finding]) -> bool {
     findings.iter().all(|f| f.severity != Severity::Error)

@@ -6,16 +6,25 @@ use super::{Finding, Findings};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
+/// 1 to 63 characters, alphanumeric at both ends, `inner` allowed between.
+fn is_short_name(value: &str, inner: &[u8]) -> bool {
+    let bytes = value.as_bytes();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            bytes.len() <= 63
+                && first.is_ascii_alphanumeric()
+                && last.is_ascii_alphanumeric()
+                && bytes
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || inner.contains(b))
+        }
+        _ => false,
+    }
+}
+
 /// A DNS-1123 label as Istio checks it (letters of either case, digits, inner hyphens).
 pub fn is_dns1123_label(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || *b == b'-')
+    is_short_name(value, b"-")
 }
 
 /// A lowercase RFC 1123 subdomain, as Kubernetes requires of object names.
@@ -202,14 +211,7 @@ pub(super) fn validate_workload_selector(
 
 /// A Kubernetes qualified name part: alphanumerics, `-`, `_`, `.`, at most 63.
 fn is_label_name(value: &str) -> bool {
-    let bytes = value.as_bytes();
-    !bytes.is_empty()
-        && bytes.len() <= 63
-        && bytes[0].is_ascii_alphanumeric()
-        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    is_short_name(value, b"-_.")
 }
 
 /// A unix socket path: absolute and naming a file, or an abstract socket (`@name`).

@@ -56,119 +56,103 @@ pub(super) fn list<'a>(spec: &'a Value, key: &str, field: &str, out: &mut Findin
     }
 }
 
-/// Reads a string field of `value` (reported at `field.key`).
-pub(super) fn string_field(
-    value: &Value,
-    key: &str,
-    field: &str,
-    out: &mut Findings,
-) -> Option<String> {
-    match value.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(s.clone()),
-        Some(_) => {
-            out.push(Finding::error(
-                "SHAPE",
-                format!("{field}.{key}"),
-                "must be a string",
-            ));
-            None
-        }
-    }
+/// What a field may hold: its name in words, and how it is read.
+pub(super) struct Expect<T> {
+    what: &'static str,
+    read: fn(&Value) -> Option<T>,
 }
 
-pub(super) fn number_field(
-    value: &Value,
-    key: &str,
-    field: &str,
-    out: &mut Findings,
-) -> Option<i64> {
-    match value.get(key) {
-        None | Some(Value::Null) => None,
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(v) => Some(v),
-            None => {
+pub(super) const A_STRING: Expect<String> = Expect {
+    what: "a string",
+    read: |v| v.as_str().map(str::to_string),
+};
+
+pub(super) const A_NUMBER: Expect<i64> = Expect {
+    what: "a whole number",
+    read: Value::as_i64,
+};
+
+pub(super) const A_PORT: Expect<i64> = Expect {
+    what: "a port number",
+    read: Value::as_i64,
+};
+
+impl<T> Expect<T> {
+    /// Reads `found`; what it is not is reported at `field`.
+    fn check(&self, found: &Value, field: String, out: &mut Findings) -> Option<T> {
+        let read = (self.read)(found);
+        if read.is_none() {
+            out.push(Finding::error(
+                "SHAPE",
+                field,
+                format!("must be {}", self.what),
+            ));
+        }
+        read
+    }
+
+    /// `value.key`, reported at `field.key`; absent or null reads as absent.
+    pub(super) fn field(
+        &self,
+        value: &Value,
+        key: &str,
+        field: &str,
+        out: &mut Findings,
+    ) -> Option<T> {
+        let found = value.get(key).filter(|v| !v.is_null())?;
+        self.check(found, format!("{field}.{key}"), out)
+    }
+
+    /// A mapping of such values at `field`; entries that are not are reported and left out.
+    pub(super) fn map(
+        &self,
+        value: Option<&Value>,
+        field: &str,
+        out: &mut Findings,
+    ) -> Option<Map<T>> {
+        match value? {
+            Value::Null => None,
+            Value::Object(map) => Some(
+                map.iter()
+                    .filter_map(|(k, v)| {
+                        let read = self.check(v, format!("{field}[{k:?}]"), out);
+                        read.map(|r| (k.clone(), r))
+                    })
+                    .collect(),
+            ),
+            _ => {
                 out.push(Finding::error(
                     "SHAPE",
-                    format!("{field}.{key}"),
-                    "must be a whole number",
+                    field.to_string(),
+                    "must be a mapping",
                 ));
                 None
             }
-        },
-        Some(_) => {
-            out.push(Finding::error(
-                "SHAPE",
-                format!("{field}.{key}"),
-                "must be a number",
-            ));
-            None
         }
     }
 }
 
-pub(super) fn string_map(
-    value: Option<&Value>,
-    field: &str,
-    out: &mut Findings,
-) -> Option<BTreeMap<String, String>> {
-    match value {
-        None | Some(Value::Null) => None,
-        Some(Value::Object(map)) => Some(
-            map.iter()
-                .filter_map(|(k, v)| match v {
-                    Value::String(s) => Some((k.clone(), s.clone())),
-                    _ => {
-                        out.push(Finding::error(
-                            "SHAPE",
-                            format!("{field}[{k:?}]"),
-                            "must be a string",
-                        ));
-                        None
-                    }
-                })
-                .collect(),
-        ),
-        Some(_) => {
-            out.push(Finding::error(
-                "SHAPE",
-                field.to_string(),
-                "must be a mapping",
-            ));
-            None
-        }
+/// A mapping by key.
+pub(super) type Map<T> = BTreeMap<String, T>;
+
+/// The spec itself: required, and a mapping (`rule` reports a missing one).
+pub(super) fn spec_object<'v>(spec: Option<&'v Value>, rule: &str) -> Result<&'v Value, Finding> {
+    match spec {
+        None | Some(Value::Null) => Err(Finding::error(rule, "spec", "Required value")),
+        Some(spec @ Value::Object(_)) => Ok(spec),
+        Some(_) => Err(Finding::error("SHAPE", "spec", "must be a mapping")),
     }
 }
 
-/// A map of port names to numbers (an endpoint's `ports`).
-pub(super) fn port_map(
-    value: Option<&Value>,
-    field: &str,
-    out: &mut Findings,
-) -> BTreeMap<String, i64> {
-    match value {
-        None | Some(Value::Null) => BTreeMap::new(),
-        Some(Value::Object(map)) => map
-            .iter()
-            .filter_map(|(k, v)| match v.as_i64() {
-                Some(n) => Some((k.clone(), n)),
-                None => {
-                    out.push(Finding::error(
-                        "SHAPE",
-                        format!("{field}[{k:?}]"),
-                        "must be a port number",
-                    ));
-                    None
-                }
-            })
-            .collect(),
-        Some(_) => {
-            out.push(Finding::error(
-                "SHAPE",
-                field.to_string(),
-                "must be a mapping",
-            ));
-            BTreeMap::new()
-        }
+/// A list entry that must be a mapping; anything else is reported at `field`.
+pub(super) fn mapping<'v>(value: &'v Value, field: &str, out: &mut Findings) -> Option<&'v Value> {
+    if value.is_object() {
+        return Some(value);
     }
+    out.push(Finding::error(
+        "SHAPE",
+        field.to_string(),
+        "must be a mapping",
+    ));
+    None
 }

@@ -5,7 +5,7 @@ mod endpoints;
 mod rules;
 
 use super::kinds::{Location, PortProtocol, Resolution, RESOLUTIONS};
-use super::read::{list, number_field, port_map, string_field, string_list, string_map};
+use super::read::{list, mapping, spec_object, string_list, A_NUMBER, A_PORT, A_STRING};
 use super::{Finding, Findings};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -64,7 +64,7 @@ fn read<'a>(
     spec: &Value,
     out: &mut Findings,
 ) -> View<'a> {
-    let resolution = match string_field(spec, "resolution", "spec", out) {
+    let resolution = match A_STRING.field(spec, "resolution", "spec", out) {
         None => Some(Resolution::None),
         Some(word) => Resolution::parse(&word).or_else(|| {
             let message = format!(
@@ -75,13 +75,16 @@ fn read<'a>(
             None
         }),
     };
-    let location = string_field(spec, "location", "spec", out).and_then(|word| {
-        Location::parse(&word).or_else(|| {
-            let message = format!("unsupported value {word:?}: use MESH_EXTERNAL or MESH_INTERNAL");
-            out.push(Finding::error("SE002", "spec.location", message));
-            None
-        })
-    });
+    let location = A_STRING
+        .field(spec, "location", "spec", out)
+        .and_then(|word| {
+            Location::parse(&word).or_else(|| {
+                let message =
+                    format!("unsupported value {word:?}: use MESH_EXTERNAL or MESH_INTERNAL");
+                out.push(Finding::error("SE002", "spec.location", message));
+                None
+            })
+        });
     let hosts = string_list(spec, "hosts", out);
     let addresses = string_list(spec, "addresses", out);
     let ports = list(spec, "ports", "spec.ports", out)
@@ -97,7 +100,7 @@ fn read<'a>(
     let selector = spec
         .get("workloadSelector")
         .filter(|v| !v.is_null())
-        .map(|selector| string_map(selector.get("labels"), "spec.workloadSelector.labels", out));
+        .map(|selector| A_STRING.map(selector.get("labels"), "spec.workloadSelector.labels", out));
     let export_to = string_list(spec, "exportTo", out);
     let _ = string_list(spec, "subjectAltNames", out);
     View {
@@ -117,15 +120,14 @@ fn read<'a>(
 
 fn read_port(index: usize, port: &Value, out: &mut Findings) -> Option<Port> {
     let field = format!("spec.ports[{index}]");
-    if !port.is_object() {
-        out.push(Finding::error("SHAPE", field, "must be a mapping"));
-        return None;
-    }
-    let number = number_field(port, "number", &field, out);
-    let name = string_field(port, "name", &field, out);
-    let written = string_field(port, "protocol", &field, out).unwrap_or_default();
+    let port = mapping(port, &field, out)?;
+    let number = A_NUMBER.field(port, "number", &field, out);
+    let name = A_STRING.field(port, "name", &field, out);
+    let written = A_STRING
+        .field(port, "protocol", &field, out)
+        .unwrap_or_default();
     let protocol = PortProtocol::read(&written, "SE206", &format!("{field}.protocol"), out);
-    let target = number_field(port, "targetPort", &field, out);
+    let target = A_NUMBER.field(port, "targetPort", &field, out);
     Some(Port {
         index,
         number,
@@ -138,17 +140,20 @@ fn read_port(index: usize, port: &Value, out: &mut Findings) -> Option<Port> {
 
 fn read_endpoint(index: usize, endpoint: &Value, out: &mut Findings) -> Option<Endpoint> {
     let field = format!("spec.endpoints[{index}]");
-    if !endpoint.is_object() {
-        out.push(Finding::error("SHAPE", field, "must be a mapping"));
-        return None;
-    }
+    let endpoint = mapping(endpoint, &field, out)?;
     Some(Endpoint {
         index,
-        address: string_field(endpoint, "address", &field, out).unwrap_or_default(),
-        network: string_field(endpoint, "network", &field, out).unwrap_or_default(),
-        ports: port_map(endpoint.get("ports"), &format!("{field}.ports"), out),
-        labels: string_map(endpoint.get("labels"), &format!("{field}.labels"), out),
-        weight: number_field(endpoint, "weight", &field, out),
+        address: A_STRING
+            .field(endpoint, "address", &field, out)
+            .unwrap_or_default(),
+        network: A_STRING
+            .field(endpoint, "network", &field, out)
+            .unwrap_or_default(),
+        ports: A_PORT
+            .map(endpoint.get("ports"), &format!("{field}.ports"), out)
+            .unwrap_or_default(),
+        labels: A_STRING.map(endpoint.get("labels"), &format!("{field}.labels"), out),
+        weight: A_NUMBER.field(endpoint, "weight", &field, out),
     })
 }
 
@@ -160,16 +165,9 @@ pub fn validate_service_entry(
     spec: Option<&Value>,
 ) -> Vec<Finding> {
     let mut out = Vec::new();
-    let spec = match spec {
-        None | Some(Value::Null) => {
-            out.push(Finding::error("SE000", "spec", "Required value"));
-            return out;
-        }
-        Some(spec @ Value::Object(_)) => spec,
-        Some(_) => {
-            out.push(Finding::error("SHAPE", "spec", "must be a mapping"));
-            return out;
-        }
+    let spec = match spec_object(spec, "SE000") {
+        Ok(spec) => spec,
+        Err(finding) => return vec![finding],
     };
     let view = read(namespace, labels, spec, &mut out);
     for rule in rules::ALL {

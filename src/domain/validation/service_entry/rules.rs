@@ -7,7 +7,8 @@ use super::super::names::{
     validate_wildcard_domain, validate_workload_selector,
 };
 use super::super::{
-    Finding, Findings, LINT_DNS_SHORT_NAME, LINT_MULTI_HOST_TCP, LINT_NONE_TCP_WITHOUT_ADDRESSES,
+    errors_where, Finding, Findings, LINT_DNS_SHORT_NAME, LINT_MULTI_HOST_TCP,
+    LINT_NONE_TCP_WITHOUT_ADDRESSES,
 };
 use super::endpoints::validate_endpoint;
 use super::View;
@@ -308,24 +309,17 @@ fn resolution_dynamic_dns(view: &View, out: &mut Findings) {
         }
     }
     let refused = [
+        (!view.addresses.is_empty(), "addresses", "addresses"),
+        (!view.endpoints.is_empty(), "endpoints", "endpoints"),
+    ]
+    .map(|(set, key, what)| {
         (
-            !view.addresses.is_empty(),
-            "SE332",
-            "spec.addresses",
-            "addresses are not allowed with DYNAMIC_DNS resolution",
-        ),
-        (
-            !view.endpoints.is_empty(),
-            "SE333",
-            "spec.endpoints",
-            "endpoints are not allowed with DYNAMIC_DNS resolution",
-        ),
-    ];
-    for (set, rule, field, message) in refused {
-        if set {
-            out.push(Finding::error(rule, field, message));
-        }
-    }
+            set,
+            key,
+            format!("{what} are not allowed with DYNAMIC_DNS resolution"),
+        )
+    });
+    errors_where(out, "SE332", "spec", refused);
     for port in &view.ports {
         let proxied = matches!(
             port.protocol.known(),

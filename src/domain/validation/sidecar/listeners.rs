@@ -36,6 +36,23 @@ fn port(port: &ListenerPort, field: &str, unix: bool, out: &mut Findings) {
     }
 }
 
+/// Listeners bound to IP addresses each have their own port number.
+fn unique_port(
+    numbers: &mut BTreeSet<i64>,
+    port: &ListenerPort,
+    field: &str,
+    rule: &str,
+    out: &mut Findings,
+) {
+    if !numbers.insert(port.number) {
+        out.push(Finding::error(
+            rule,
+            format!("{field}.port.number"),
+            "sidecar: ports on IP bound listeners must be unique",
+        ));
+    }
+}
+
 /// A bind address, when given, is an IP address.
 fn ip_bind(bind: &str, field: &str, out: &mut Findings) {
     if !bind.is_empty() && parse_ip(bind).is_none() {
@@ -63,13 +80,7 @@ pub(super) fn ingress(view: &View, out: &mut Findings) {
         };
         port(listener_port, &format!("{field}.port"), false, out);
         ip_bind(&listener.bind, &field, out);
-        if !numbers.insert(listener_port.number) {
-            out.push(Finding::error(
-                "SC111",
-                format!("{field}.port.number"),
-                "sidecar: ports on IP bound listeners must be unique",
-            ));
-        }
+        unique_port(&mut numbers, listener_port, &field, "SC111", out);
         if !listener.default_endpoint.is_empty() {
             default_endpoint(
                 &listener.default_endpoint,
@@ -164,13 +175,7 @@ pub(super) fn egress(view: &View, out: &mut Findings) {
             Some(listener_port) => {
                 port(listener_port, &format!("{field}.port"), false, out);
                 ip_bind(&listener.bind, &field, out);
-                if !numbers.insert(listener_port.number) {
-                    out.push(Finding::error(
-                        "SC203",
-                        format!("{field}.port.number"),
-                        "sidecar: ports on IP bound listeners must be unique",
-                    ));
-                }
+                unique_port(&mut numbers, listener_port, &field, "SC203", out);
             }
         }
         hosts(view, &listener.hosts, &field, out);

@@ -10,7 +10,7 @@ mod pool;
 mod tls;
 
 use super::kinds::{CaptureMode, PortProtocol, SidecarMode};
-use super::read::{list, number_field, string_field, string_map};
+use super::read::{list, spec_object, A_NUMBER, A_STRING};
 use super::{Finding, Findings};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -81,99 +81,87 @@ struct View<'a> {
 }
 
 fn read_port(value: &Value, field: &str, out: &mut Findings) -> ListenerPort {
-    let written = string_field(value, "protocol", field, out).unwrap_or_default();
+    let written = A_STRING
+        .field(value, "protocol", field, out)
+        .unwrap_or_default();
     ListenerPort {
-        number: number_field(value, "number", field, out).unwrap_or(0),
-        name: string_field(value, "name", field, out).filter(|n| !n.is_empty()),
+        number: A_NUMBER.field(value, "number", field, out).unwrap_or(0),
+        name: A_STRING
+            .field(value, "name", field, out)
+            .filter(|n| !n.is_empty()),
         protocol: PortProtocol::read(&written, "SC103", &format!("{field}.protocol"), out),
-        target: number_field(value, "targetPort", field, out).filter(|t| *t != 0),
+        target: A_NUMBER
+            .field(value, "targetPort", field, out)
+            .filter(|t| *t != 0),
     }
 }
 
-/// The mapping entries of a list; a null entry is reported as istiod reports it.
-fn entries<'v>(
-    spec: &'v Value,
+/// The listeners of `spec.KEY`, each read by `listener`; a null entry is reported as istiod
+/// reports it (`rule`). Also says whether the list held anything at all.
+fn listeners<T>(
+    spec: &Value,
     key: &str,
-    rule: &str,
-    null_message: &str,
+    (rule, null_message): (&str, &str),
     out: &mut Findings,
-) -> (bool, Vec<(usize, &'v Value)>) {
+    mut listener: impl FnMut(usize, &Value, &str, &mut Findings) -> T,
+) -> (bool, Vec<T>) {
     let items = list(spec, key, &format!("spec.{key}"), out);
-    let mut kept = Vec::new();
+    let mut read = Vec::new();
     for (index, item) in items.iter().enumerate() {
+        let field = format!("spec.{key}[{index}]");
         match item {
-            Value::Object(_) => kept.push((index, item)),
-            Value::Null => out.push(Finding::error(
-                rule,
-                format!("spec.{key}[{index}]"),
-                null_message,
-            )),
-            _ => out.push(Finding::error(
-                "SHAPE",
-                format!("spec.{key}[{index}]"),
-                "must be a mapping",
-            )),
+            Value::Object(_) => read.push(listener(index, item, &field, out)),
+            Value::Null => out.push(Finding::error(rule, field, null_message)),
+            _ => out.push(Finding::error("SHAPE", field, "must be a mapping")),
         }
     }
-    (!items.is_empty(), kept)
+    (!items.is_empty(), read)
 }
 
 fn read<'a>(namespace: &'a str, spec: &Value, out: &mut Findings) -> View<'a> {
-    let (has_ingress, ingress) = entries(
+    let null_ingress = ("SC100", "sidecar: ingress may not be null");
+    let (has_ingress, ingress) = listeners(
         spec,
         "ingress",
-        "SC100",
-        "sidecar: ingress may not be null",
+        null_ingress,
         out,
+        |index, l, field, out| Ingress {
+            index,
+            port: l
+                .get("port")
+                .filter(|p| p.is_object())
+                .map(|p| read_port(p, &format!("{field}.port"), out)),
+            bind: A_STRING.field(l, "bind", field, out).unwrap_or_default(),
+            default_endpoint: A_STRING
+                .field(l, "defaultEndpoint", field, out)
+                .unwrap_or_default(),
+            tls: l
+                .get("tls")
+                .filter(|t| !t.is_null())
+                .map(|t| tls::read(t, &format!("{field}.tls"), out)),
+            pool: l
+                .get("connectionPool")
+                .filter(|p| !p.is_null())
+                .map(|p| pool::read(p, &format!("{field}.connectionPool"), out)),
+        },
     );
-    let ingress = ingress
-        .into_iter()
-        .map(|(index, listener)| {
-            let field = format!("spec.ingress[{index}]");
-            Ingress {
-                index,
-                port: listener
-                    .get("port")
-                    .filter(|p| p.is_object())
-                    .map(|p| read_port(p, &format!("{field}.port"), out)),
-                bind: string_field(listener, "bind", &field, out).unwrap_or_default(),
-                default_endpoint: string_field(listener, "defaultEndpoint", &field, out)
-                    .unwrap_or_default(),
-                tls: listener
-                    .get("tls")
-                    .filter(|t| !t.is_null())
-                    .map(|t| tls::read(t, &format!("{field}.tls"), out)),
-                pool: listener
-                    .get("connectionPool")
-                    .filter(|p| !p.is_null())
-                    .map(|p| pool::read(p, &format!("{field}.connectionPool"), out)),
-            }
-        })
-        .collect();
-    let (has_egress, egress) = entries(
-        spec,
-        "egress",
-        "SC200",
-        "egress listener may not be null",
-        out,
-    );
-    let egress = egress
-        .into_iter()
-        .map(|(index, listener)| {
-            let field = format!("spec.egress[{index}]");
-            let capture = string_field(listener, "captureMode", &field, out).unwrap_or_default();
+    let null_egress = ("SC200", "egress listener may not be null");
+    let (has_egress, egress) =
+        listeners(spec, "egress", null_egress, out, |index, l, field, out| {
+            let capture = A_STRING
+                .field(l, "captureMode", field, out)
+                .unwrap_or_default();
             Egress {
                 index,
-                port: listener
+                port: l
                     .get("port")
                     .filter(|p| !p.is_null())
                     .map(|p| read_port(p, &format!("{field}.port"), out)),
-                bind: string_field(listener, "bind", &field, out).unwrap_or_default(),
+                bind: A_STRING.field(l, "bind", field, out).unwrap_or_default(),
                 capture: CaptureMode::parse(&capture),
-                hosts: read_hosts(listener, &field, out),
+                hosts: read_hosts(l, field, out),
             }
-        })
-        .collect();
+        });
     let policy = spec
         .get("outboundTrafficPolicy")
         .filter(|v| !v.is_null())
@@ -185,7 +173,7 @@ fn read<'a>(namespace: &'a str, spec: &Value, out: &mut Findings) -> View<'a> {
     let selector = spec
         .get("workloadSelector")
         .filter(|v| !v.is_null())
-        .map(|selector| string_map(selector.get("labels"), "spec.workloadSelector.labels", out));
+        .map(|selector| A_STRING.map(selector.get("labels"), "spec.workloadSelector.labels", out));
     View {
         namespace,
         ingress,
@@ -222,16 +210,9 @@ fn read_hosts(listener: &Value, field: &str, out: &mut Findings) -> Vec<(usize, 
 /// Judges a Sidecar's `spec` in `namespace` as istiod does.
 pub fn validate_sidecar(namespace: &str, spec: Option<&Value>) -> Vec<Finding> {
     let mut out = Vec::new();
-    let spec = match spec {
-        None | Some(Value::Null) => {
-            out.push(Finding::error("SC000", "spec", "Required value"));
-            return out;
-        }
-        Some(spec @ Value::Object(_)) => spec,
-        Some(_) => {
-            out.push(Finding::error("SHAPE", "spec", "must be a mapping"));
-            return out;
-        }
+    let spec = match spec_object(spec, "SC000") {
+        Ok(spec) => spec,
+        Err(finding) => return vec![finding],
     };
     let view = read(namespace, spec, &mut out);
     if !view.has_ingress && !view.has_egress && view.policy.is_none() && view.inbound_pool.is_none()

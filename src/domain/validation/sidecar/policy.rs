@@ -3,7 +3,7 @@
 
 use super::super::kinds::SidecarMode;
 use super::super::names::{is_dns1123_label, validate_fqdn, validate_wildcard_domain};
-use super::super::read::{number_field, string_field};
+use super::super::read::{A_NUMBER, A_STRING};
 use super::super::{Finding, Findings, LINT_POLICY_WITHOUT_MODE};
 use super::{EgressProxy, ModeWord, OutboundPolicy};
 use serde_json::Value;
@@ -12,7 +12,7 @@ const FIELD: &str = "spec.outboundTrafficPolicy";
 
 /// Reads `outboundTrafficPolicy`.
 pub(super) fn read(policy: &Value, out: &mut Findings) -> OutboundPolicy {
-    let mode = match string_field(policy, "mode", FIELD, out) {
+    let mode = match A_STRING.field(policy, "mode", FIELD, out) {
         None => ModeWord::Unset,
         Some(word) => match SidecarMode::parse(&word) {
             Some(mode) => ModeWord::Known(mode),
@@ -24,12 +24,12 @@ pub(super) fn read(policy: &Value, out: &mut Findings) -> OutboundPolicy {
         .get("egressProxy")
         .filter(|p| !p.is_null())
         .map(|proxy| EgressProxy {
-            host: string_field(proxy, "host", &at, out).unwrap_or_default(),
-            subset: string_field(proxy, "subset", &at, out),
+            host: A_STRING.field(proxy, "host", &at, out).unwrap_or_default(),
+            subset: A_STRING.field(proxy, "subset", &at, out),
             port: proxy
                 .get("port")
                 .filter(|p| !p.is_null())
-                .map(|port| number_field(port, "number", &format!("{at}.port"), out)),
+                .map(|port| A_NUMBER.field(port, "number", &format!("{at}.port"), out)),
         });
     OutboundPolicy { mode, egress_proxy }
 }

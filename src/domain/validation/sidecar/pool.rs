@@ -1,7 +1,7 @@
 //! Connection pool settings (a listener's `connectionPool`, the Sidecar-wide
 //! `inboundConnectionPool`), as istiod's `validateConnectionPool` judges them.
 
-use super::super::read::{number_field, string_field};
+use super::super::read::{A_NUMBER, A_STRING};
 use super::super::{Finding, Findings};
 use serde_json::Value;
 
@@ -38,7 +38,7 @@ pub(super) fn read(value: &Value, field: &str, out: &mut Findings) -> Pool {
     let http = block(value, "http").map(|http| {
         let at = format!("{field}.http");
         let mut count = |key: &'static str, words: &'static str| {
-            (key, words, number_field(http, key, &at, out))
+            (key, words, A_NUMBER.field(http, key, &at, out))
         };
         let counts = vec![
             count("http1MaxPendingRequests", "http1 max pending requests"),
@@ -50,14 +50,15 @@ pub(super) fn read(value: &Value, field: &str, out: &mut Findings) -> Pool {
         let keepalive = block(http, "http2KeepAlive").map(|k| {
             let at = format!("{at}.http2KeepAlive");
             (
-                string_field(k, "interval", &at, out),
-                string_field(k, "timeout", &at, out),
+                A_STRING.field(k, "interval", &at, out),
+                A_STRING.field(k, "timeout", &at, out),
             )
         });
         HttpPool {
             counts,
-            idle_timeout: string_field(http, "idleTimeout", &at, out),
-            upgrade: string_field(http, "h2UpgradePolicy", &at, out).as_deref() == Some("UPGRADE"),
+            idle_timeout: A_STRING.field(http, "idleTimeout", &at, out),
+            upgrade: A_STRING.field(http, "h2UpgradePolicy", &at, out).as_deref()
+                == Some("UPGRADE"),
             use_client_protocol: http.get("useClientProtocol") == Some(&Value::Bool(true)),
             keepalive,
         }
@@ -69,27 +70,27 @@ pub(super) fn read(value: &Value, field: &str, out: &mut Findings) -> Pool {
         let mut durations = vec![
             (
                 "connectTimeout",
-                string_field(tcp, "connectTimeout", &at, out),
+                A_STRING.field(tcp, "connectTimeout", &at, out),
             ),
             (
                 "maxConnectionDuration",
-                string_field(tcp, "maxConnectionDuration", &at, out),
+                A_STRING.field(tcp, "maxConnectionDuration", &at, out),
             ),
         ];
         if let Some(keepalive) = keepalive {
             durations.push((
                 "tcpKeepalive.time",
-                string_field(keepalive, "time", &keepalive_at, out),
+                A_STRING.field(keepalive, "time", &keepalive_at, out),
             ));
             durations.push((
                 "tcpKeepalive.interval",
-                string_field(keepalive, "interval", &keepalive_at, out),
+                A_STRING.field(keepalive, "interval", &keepalive_at, out),
             ));
         }
         TcpPool {
-            max_connections: number_field(tcp, "maxConnections", &at, out),
+            max_connections: A_NUMBER.field(tcp, "maxConnections", &at, out),
             durations,
-            idle_timeout: string_field(tcp, "idleTimeout", &at, out),
+            idle_timeout: A_STRING.field(tcp, "idleTimeout", &at, out),
         }
     });
     Pool {

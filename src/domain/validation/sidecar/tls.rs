@@ -2,8 +2,8 @@
 //! `validateTLSOptions` (certificates each mode needs, cipher suites, CRLs).
 
 use super::super::kinds::PortProtocol;
-use super::super::read::{string_field, string_list_at};
-use super::super::{Finding, Findings};
+use super::super::read::{string_list_at, A_STRING};
+use super::super::{errors_where, Finding, Findings};
 use serde_json::Value;
 
 /// The server TLS modes.
@@ -89,8 +89,10 @@ fn set(tls: &Value, key: &str) -> bool {
 
 /// Reads `tls` at `field`.
 pub(super) fn read(tls: &Value, field: &str, out: &mut Findings) -> IngressTls {
-    let mode = string_field(tls, "mode", field, out).unwrap_or_default();
-    let minimum = string_field(tls, "minProtocolVersion", field, out).unwrap_or_default();
+    let mode = A_STRING.field(tls, "mode", field, out).unwrap_or_default();
+    let minimum = A_STRING
+        .field(tls, "minProtocolVersion", field, out)
+        .unwrap_or_default();
     IngressTls {
         mode: TlsMode::parse(&mode),
         subject_alt_names: set(tls, "subjectAltNames"),
@@ -112,42 +114,37 @@ pub(super) fn read(tls: &Value, field: &str, out: &mut Findings) -> IngressTls {
 
 /// What a Sidecar's ingress TLS may not set, and what its mode needs.
 pub(super) fn validate(tls: &IngressTls, protocol: PortProtocol, field: &str, out: &mut Findings) {
+    // istiod's words, each for a setting a Sidecar's ingress TLS does not support.
+    let t = tls;
     let unsupported = [
         (
-            tls.subject_alt_names,
+            t.subject_alt_names,
             "subjectAltNames",
             "subjectAltNames is not supported in ingress tls",
         ),
         (
-            tls.https_redirect,
+            t.https_redirect,
             "httpsRedirect",
             "httpsRedirect is not supported",
         ),
         (
-            tls.credential_name,
+            t.credential_name,
             "credentialName",
             "credentialName is not currently supported",
         ),
         (
-            tls.credential_names,
+            t.credential_names,
             "credentialNames",
             "credentialNames is not currently supported",
         ),
         (
-            tls.tls_certificates,
+            t.tls_certificates,
             "tlsCertificates",
             "tls_certificates is not currently supported",
         ),
-    ];
-    for (set, key, message) in unsupported {
-        if set {
-            out.push(Finding::error(
-                "SC401",
-                format!("{field}.{key}"),
-                format!("sidecar: {message}"),
-            ));
-        }
-    }
+    ]
+    .map(|(set, key, message)| (set, key, format!("sidecar: {message}")));
+    errors_where(out, "SC401", field, unsupported);
     match tls.mode {
         None => out.push(Finding::error(
             "SC402",
@@ -229,32 +226,26 @@ fn options(tls: &IngressTls, field: &str, out: &mut Findings) {
         } else {
             "MUTUAL TLS"
         };
+        let t = tls;
         let needed = [
             (
-                mode != TlsMode::Simple && !tls.ca_certificates,
+                mode != TlsMode::Simple && !t.ca_certificates,
                 "caCertificates",
                 "a client CA bundle",
             ),
             (
-                !tls.tls_certificates && !tls.server_certificate,
+                !t.tls_certificates && !t.server_certificate,
                 "serverCertificate",
                 "a server certificate",
             ),
             (
-                !tls.tls_certificates && !tls.private_key,
+                !t.tls_certificates && !t.private_key,
                 "privateKey",
                 "a private key",
             ),
-        ];
-        for (missing, key, what) in needed {
-            if missing {
-                out.push(Finding::error(
-                    "SC413",
-                    format!("{field}.{key}"),
-                    format!("{prefix} requires {what}"),
-                ));
-            }
-        }
+        ]
+        .map(|(missing, key, what)| (missing, key, format!("{prefix} requires {what}")));
+        errors_where(out, "SC413", field, needed);
     }
     if tls.ca_crl && (tls.credential_name || mode == TlsMode::Simple) {
         out.push(Finding::error(
