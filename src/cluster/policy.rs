@@ -277,8 +277,7 @@ impl Cluster {
                             if status.code == 409 && attempt < MAX_WRITE_ATTEMPTS =>
                         {
                             tracing::debug!(attempt, "mesh ConfigMap changed underneath; retrying");
-                            let jitter = u64::from(rand_jitter(attempt));
-                            tokio::time::sleep(Duration::from_millis(jitter)).await;
+                            tokio::time::sleep(retry_pause(attempt)).await;
                         }
                         Err(e) => return Err(self.err(e)),
                     }
@@ -289,11 +288,10 @@ impl Cluster {
     }
 }
 
-/// A small, varying pause between retries so racing writers fall out of step.
-fn rand_jitter(attempt: u32) -> u32 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    5 * attempt + nanos % 20
+/// The pause before retry `attempt`: exponential (10 ms doubling, at most 320 ms) with random
+/// jitter, so writers racing for the same ConfigMap fall out of step.
+fn retry_pause(attempt: u32) -> Duration {
+    let base = 10u64 << attempt.saturating_sub(1).min(5);
+    let jitter = rand::random_range(0..=base);
+    Duration::from_millis(base / 2 + jitter)
 }
