@@ -146,6 +146,22 @@ async fn every_switch_reaches_istiod_within_two_seconds() {
         .expect("restore");
 }
 
+/// What the live apiserver (CRD schema and CEL) and istiod's webhook say of `object`, as a dry
+/// run: whether it is accepted, and the refusal when it is not.
+async fn live_verdict(api: &Api<DynamicObject>, object: &DynamicObject) -> (bool, Option<String>) {
+    let dry_run = PostParams {
+        dry_run: true,
+        field_manager: None,
+    };
+    match api.create(&dry_run, object).await {
+        Ok(_) => (true, None),
+        Err(kube::Error::Api(status)) if (400..500).contains(&status.code) => {
+            (false, Some(status.message.clone()))
+        }
+        Err(other) => panic!("the dry run itself failed: {other}"),
+    }
+}
+
 /// Every corpus case goes through the real apiserver (CRD schema and CEL) and istiod's webhook
 /// as a server-side dry run; `mesh-egress validate` must reach the same verdict.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -189,24 +205,11 @@ async fn validate_agrees_with_the_live_apiserver_and_istiod_on_the_whole_corpus(
             if !spec.is_null() {
                 object.data = serde_json::json!({ "spec": spec });
             }
-            let live = api
-                .create(
-                    &PostParams {
-                        dry_run: true,
-                        field_manager: None,
-                    },
-                    &object,
-                )
-                .await;
-            let live_valid = match &live {
-                Ok(_) => true,
-                Err(kube::Error::Api(status)) if (400..500).contains(&status.code) => false,
-                Err(other) => panic!("the dry run itself failed: {other}"),
-            };
+            let (live_valid, live_error) = live_verdict(&api, &object).await;
             live_verdicts.push((
                 format!("{file} {:?}", record["name"]),
                 live_valid,
-                live.err().map(|e| e.to_string()),
+                live_error,
             ));
             objects.push(serde_json::to_value(&object).expect("object as JSON"));
         }
@@ -327,28 +330,15 @@ async fn rules_beyond_the_corpus_agree_with_the_live_istiod() {
         if !spec.is_null() {
             object.data = json!({ "spec": spec });
         }
-        let live = Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &ar)
-            .create(
-                &PostParams {
-                    dry_run: true,
-                    field_manager: None,
-                },
-                &object,
-            )
-            .await;
-        let live_valid = match &live {
-            Ok(_) => true,
-            Err(kube::Error::Api(status)) if (400..500).contains(&status.code) => false,
-            Err(other) => panic!("the dry run itself failed: {other}"),
-        };
+        let api = Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &ar);
+        let (live_valid, live_error) = live_verdict(&api, &object).await;
         let ours = match kind {
             "ServiceEntry" => validate_service_entry(&ns.name, &labels, Some(spec)),
             _ => validate_sidecar(&ns.name, Some(spec)),
         };
         if is_valid(&ours) != live_valid {
             disagreements.push(format!(
-                "{kind} {spec}: live valid={live_valid} ({:?}), mesh-egress found {ours:?}",
-                live.err().map(|e| e.to_string())
+                "{kind} {spec}: live valid={live_valid} ({live_error:?}), mesh-egress found {ours:?}"
             ));
         }
     }
