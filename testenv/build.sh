@@ -47,9 +47,33 @@ build_istiod() {
   mv "$ISTIOD_BIN.tmp" "$ISTIOD_BIN"
 }
 
+build_trafficsource() {
+  if [ "$TESTENV_ISTIOD" != 1 ] || [ -x "$TRAFFIC_BIN" ]; then return; fi
+  log "building the traffic source (istio.io/istio's ADS client) $TRAFFIC_SRC_HASH"
+  mkdir -p "$(dirname "$TRAFFIC_BIN")"
+  (cd "$TESTENV_DIR/istiod" && go build -trimpath -tags disable_pgv -ldflags "-s -w" \
+    -o "$TRAFFIC_BIN.tmp" ./trafficsource)
+  mv "$TRAFFIC_BIN.tmp" "$TRAFFIC_BIN"
+}
+
+# Prometheus: Debian's package, unpacked (not installed: no service, no root needed to run it).
+fetch_prometheus() {
+  if [ "$TESTENV_ISTIOD" != 1 ] || [ -x "$PROMETHEUS_BIN" ]; then return; fi
+  log "fetching Debian's prometheus $PROMETHEUS_DEB_VERSION"
+  local dir; dir=$(dirname "$(dirname "$(dirname "$PROMETHEUS_BIN")")")
+  local tmp; tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download -q "prometheus=$PROMETHEUS_DEB_VERSION" >/dev/null 2>&1) \
+    || { log "apt-get download prometheus=$PROMETHEUS_DEB_VERSION failed (is Debian's archive reachable?)"; rm -rf "$tmp"; return 1; }
+  rm -rf "$dir.tmp" && mkdir -p "$dir.tmp"
+  dpkg-deb -x "$tmp"/prometheus_*.deb "$dir.tmp"
+  rm -rf "$tmp" "$dir" && mv "$dir.tmp" "$dir"
+}
+
 build_kube
 build_etcd
 build_istiod
+build_trafficsource
+fetch_prometheus
 module_file istio.io/api "$ISTIO_API_VERSION" kubernetes/customresourcedefinitions.gen.yaml \
   "$CRD_DIR/istio-$ISTIO_API_VERSION.yaml"
 if [ "$TESTENV_CRDS" = smm ] && [ ! -s "$ISTIO_CRD_FILE" ]; then

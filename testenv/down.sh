@@ -11,9 +11,12 @@ stop() { # pid-file
   fi
   rm -f "$1"
 }
+stop "$STATE_DIR/prometheus.pid"
+stop "$STATE_DIR/trafficsource.pid"
 stop "$STATE_DIR/istiod.pid"
 stop "$STATE_DIR/kube-apiserver.pid"
 stop "$STATE_DIR/etcd.pid"
 rm -rf "$STATE_DIR/etcd-data" "$STATE_DIR/pki" "$STATE_DIR/tokens" "$STATE_DIR/tokens.csv" \
-  "$STATE_DIR/kubeconfig" "$STATE_DIR/kubeconfig-dev" "$STATE_DIR/logs" "$STATE_DIR/istiod"
+  "$STATE_DIR/kubeconfig" "$STATE_DIR/kubeconfig-dev" "$STATE_DIR/logs" "$STATE_DIR/istiod" \
+  "$STATE_DIR/prometheus" "$TRAFFIC_DIR"
 log "stopped"

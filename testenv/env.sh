@@ -26,6 +26,18 @@ ISTIOD_HTTPS_PORT=${TESTENV_ISTIOD_HTTPS_PORT:-15017}
 ISTIOD_GRPC_PORT=${TESTENV_ISTIOD_GRPC_PORT:-15010}
 ISTIOD_MONITORING_PORT=${TESTENV_ISTIOD_MONITORING_PORT:-15014}
 
+# Traffic: the traffic source (testenv/istiod/trafficsource, built in the istiod module) plays the
+# scenario files in $TRAFFIC_DIR through istiod's xDS and serves Istio's metrics, which a real
+# Prometheus (Debian's package, unpacked into the cache) scrapes every 2 s.
+TRAFFIC_PORT=${TESTENV_TRAFFIC_PORT:-15090}
+TRAFFIC_DIR=$STATE_DIR/traffic
+TRAFFIC_SRC_HASH=$(cat "$TESTENV_DIR"/istiod/trafficsource/*.go "$TESTENV_DIR/istiod/go.sum" | sha256sum | cut -c1-12)
+TRAFFIC_BIN=$CACHE_DIR/go-bin/trafficsource-$TRAFFIC_SRC_HASH/trafficsource
+PROMETHEUS_DEB_VERSION=2.42.0+ds-5+deb12u1
+PROMETHEUS_BIN=$CACHE_DIR/prometheus-$PROMETHEUS_DEB_VERSION/usr/bin/prometheus
+PROMETHEUS_PORT=${TESTENV_PROMETHEUS_PORT:-19090}
+PROMETHEUS_URL=http://127.0.0.1:$PROMETHEUS_PORT
+
 ETCD_PORT=${TESTENV_ETCD_PORT:-23791}
 ETCD_PEER_PORT=${TESTENV_ETCD_PEER_PORT:-23801}
 APISERVER_PORT=${TESTENV_APISERVER_PORT:-16443}

@@ -6,3 +6,10 @@ export KUBECONFIG=${KUBECONFIG:-$STATE_DIR/kubeconfig}
 "$KUBE_BIN_DIR/kubectl" apply --server-side --force-conflicts --field-manager mesh-egress-demo \
   -f "$TESTENV_DIR/manifests/demo.yaml" >/dev/null
 log "demo data seeded"
+# The demo's traffic: the traffic source plays every scenario file in $TRAFFIC_DIR.
+if [ "$TESTENV_ISTIOD" = 1 ]; then
+  mkdir -p "$TRAFFIC_DIR"
+  cp "$TESTENV_DIR/manifests/traffic-demo.yaml" "$TRAFFIC_DIR/demo.yaml.tmp"
+  mv "$TRAFFIC_DIR/demo.yaml.tmp" "$TRAFFIC_DIR/demo.yaml"
+  log "demo traffic playing (Prometheus: $PROMETHEUS_URL)"
+fi

@@ -13,9 +13,11 @@ alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
 ready() { curl -fsS --max-time 2 --cacert "$STATE_DIR/pki/ca.crt" "$APISERVER_URL/readyz" >/dev/null 2>&1; }
 
 if alive "$STATE_DIR/etcd.pid" && alive "$STATE_DIR/kube-apiserver.pid" && ready \
-  && { [ "$TESTENV_ISTIOD" != 1 ] || alive "$STATE_DIR/istiod.pid"; }; then
+  && { [ "$TESTENV_ISTIOD" != 1 ] || { alive "$STATE_DIR/istiod.pid" && alive "$STATE_DIR/prometheus.pid" \
+    && alive "$STATE_DIR/trafficsource.pid"; }; }; then
   log "already running at $APISERVER_URL"
   echo "export KUBECONFIG=$KUBECONFIG_FILE"
+  [ "$TESTENV_ISTIOD" != 1 ] || echo "export PROMETHEUS_URL=$PROMETHEUS_URL"
   exit 0
 fi
 # Something half-up (a crash, a stale pid file): start over cleanly.
@@ -89,7 +91,9 @@ log "installing Istio $ISTIO_API_VERSION CRDs ($TESTENV_CRDS set) and the IstioC
 
 if [ "$TESTENV_ISTIOD" = 1 ]; then
   "$TESTENV_DIR/start-istiod.sh"
+  "$TESTENV_DIR/start-traffic.sh"
 fi
 
 log "ready: $APISERVER_URL (admin kubeconfig $KUBECONFIG_FILE, limited user: $STATE_DIR/kubeconfig-dev)"
 echo "export KUBECONFIG=$KUBECONFIG_FILE"
+[ "$TESTENV_ISTIOD" != 1 ] || echo "export PROMETHEUS_URL=$PROMETHEUS_URL"
