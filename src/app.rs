@@ -1,8 +1,8 @@
 //! The HTML shell, the `<App/>` component and its routes.
 
-use crate::components::{provide_live, LiveBanner, SessionBadge};
+use crate::components::{provide_live, provide_traffic_tick, LiveBanner, SessionBadge};
 use crate::pages::{
-    CreatePage, HomePage, LoginPage, NamespacePage, ServiceEntryPage, ServicesPage,
+    CreatePage, HomePage, LoginPage, NamespacePage, ServiceEntryPage, ServicesPage, TrafficPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
@@ -36,6 +36,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_live();
+    provide_traffic_tick();
     // Effects run only in the browser, after hydration: tests and people can tell that the
     // page is live.
     let hydrated = RwSignal::new(false);
@@ -49,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <nav>
                     <A href="/">"Policy & namespaces"</A>
                     <A href="/services">"External services"</A>
+                    <A href="/traffic">"Outgoing calls"</A>
                     <A href="/new">"Register"</A>
                 </nav>
                 <span class="tagline">"How your Istio mesh reaches the outside world"</span>
@@ -61,6 +63,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=|| view! { <p>"Page not found."</p> }>
                     <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("services") view=ServicesPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("traffic") view=TrafficPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("new") view=CreatePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
                     <Route

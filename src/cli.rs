@@ -15,6 +15,9 @@ pub struct Cli {
     /// Where the cluster is.
     #[command(flatten)]
     pub cluster: ClusterArgs,
+    /// Where the traffic is.
+    #[command(flatten)]
+    pub prometheus: PrometheusArgs,
     /// Log format: human (default) or json (one JSON object per line).
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -43,6 +46,40 @@ pub struct ClusterArgs {
     /// policy page then shows what istiod really uses. Off when absent.
     #[arg(long, global = true, env = "MESH_EGRESS_ISTIOD_DEBUG")]
     pub istiod_debug: Option<String>,
+}
+
+/// The Prometheus that scrapes Istio's sidecars (traffic pages, the REGISTRY_ONLY preview).
+#[derive(Debug, Clone, Args)]
+pub struct PrometheusArgs {
+    /// Prometheus's address (http(s)://HOST:PORT). Without it, pages say traffic is not shown.
+    #[arg(long = "prometheus", global = true, env = "PROMETHEUS_URL")]
+    pub url: Option<String>,
+    /// A file with a bearer token for a Prometheus behind authentication.
+    #[arg(long, global = true, env = "PROMETHEUS_BEARER_TOKEN_FILE")]
+    pub prometheus_bearer_token_file: Option<PathBuf>,
+    /// A PEM file with the CA that signed Prometheus's certificate.
+    #[arg(long, global = true, env = "PROMETHEUS_CA_FILE")]
+    pub prometheus_ca_file: Option<PathBuf>,
+    /// How long one query may take, in seconds.
+    #[arg(long, global = true, default_value_t = 5)]
+    pub prometheus_timeout: u64,
+}
+
+impl PrometheusArgs {
+    /// A client, none (not configured), or why the configuration cannot work.
+    pub fn client(&self) -> Result<Option<crate::prometheus::Prometheus>, String> {
+        let Some(url) = self.url.as_deref().filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        crate::prometheus::Prometheus::new(crate::prometheus::PrometheusConfig {
+            url: url.trim().to_string(),
+            bearer_token_file: self.prometheus_bearer_token_file.clone(),
+            ca_file: self.prometheus_ca_file.clone(),
+            timeout: std::time::Duration::from_secs(self.prometheus_timeout.max(1)),
+        })
+        .map(Some)
+        .map_err(|e| e.to_string())
+    }
 }
 
 /// How log lines are written.
@@ -101,6 +138,13 @@ pub struct PolicyArgs {
     /// Which IstioControlPlane to use when there are several (default: the first by name).
     #[arg(long)]
     pub control_plane: Option<String>,
+    /// Change nothing: print what the switch would block (from Prometheus's traffic), one
+    /// summary line, then one line per blocked destination and caller.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The traffic window of --dry-run: 1h, 24h or 7d.
+    #[arg(long, default_value = "1h")]
+    pub window: String,
 }
 
 /// Options of `validate`.
@@ -165,8 +209,13 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     }
 }
 
-/// Runs `outbound-traffic-policy`: prints exactly one line and returns the exit status.
-pub async fn outbound_traffic_policy(cluster: &ClusterArgs, args: &PolicyArgs) -> ExitCode {
+/// Runs `outbound-traffic-policy`: prints exactly one line and returns the exit status
+/// (with `--dry-run`: the preview, see [`dry_run`]).
+pub async fn outbound_traffic_policy(
+    cluster: &ClusterArgs,
+    prometheus: &PrometheusArgs,
+    args: &PolicyArgs,
+) -> ExitCode {
     let mode = match args.mode.as_deref().map(parse_requested_mode).transpose() {
         Ok(mode) => mode,
         Err(reason) => {
@@ -174,6 +223,9 @@ pub async fn outbound_traffic_policy(cluster: &ClusterArgs, args: &PolicyArgs) -
             return ExitCode::from(2);
         }
     };
+    if args.dry_run {
+        return dry_run(cluster, prometheus, args, mode).await;
+    }
     let result = async {
         let client = Cluster::connect(&cluster.connect_options()).await?;
         let choice = args.control_plane.as_deref();
@@ -282,5 +334,70 @@ pub fn check_bind(addr: SocketAddr, allow_unauthenticated: bool) -> Result<(), S
              with this server's cluster identity. Listen on 127.0.0.1, or pass \
              --allow-unauthenticated if something in front of it restricts access"
         ))
+    }
+}
+
+/// `outbound-traffic-policy MODE --dry-run`: one summary line, then one line per caller and
+/// destination the switch would block; writes nothing. Exit 1 when the traffic cannot be read.
+async fn dry_run(
+    cluster: &ClusterArgs,
+    prometheus: &PrometheusArgs,
+    args: &PolicyArgs,
+    mode: Option<crate::domain::OutboundPolicyMode>,
+) -> ExitCode {
+    use crate::domain::traffic::{blocked_line, TrafficStatus, Window};
+    use crate::domain::OutboundPolicyMode;
+    match mode {
+        Some(OutboundPolicyMode::RegistryOnly) => {}
+        Some(_) => {
+            println!("ALLOW_ANY blocks no call; dry run: nothing was changed");
+            return ExitCode::SUCCESS;
+        }
+        None => {
+            eprintln!("mesh-egress: --dry-run needs the mode to preview: restricted or allowed");
+            return ExitCode::from(2);
+        }
+    }
+    let traffic = match prometheus.client() {
+        Ok(client) => crate::service::Traffic::new(
+            client,
+            std::time::Duration::from_secs(prometheus.prometheus_timeout.max(1) + 1),
+        ),
+        Err(reason) => {
+            eprintln!("mesh-egress: {reason}");
+            return ExitCode::from(2);
+        }
+    };
+    let answer = async {
+        let client = Cluster::connect(&cluster.connect_options())
+            .await
+            .map_err(AppError::from)?;
+        let services = crate::service::Services::new(
+            Ok(client),
+            std::sync::Arc::new(crate::auth::AuthMode::Local),
+            std::sync::Arc::new(crate::metrics::Metrics::default()),
+            traffic,
+        );
+        let actor = services.actor(&crate::auth::Caller::Local)?;
+        crate::service::policy_preview(&actor, Window::parse(&args.window)).await
+    }
+    .await;
+    match answer {
+        Ok(answer) => {
+            if let Some(notice) = answer.status.notice() {
+                eprintln!("mesh-egress: {notice}");
+                return ExitCode::FAILURE;
+            }
+            debug_assert!(matches!(answer.status, TrafficStatus::Fresh { .. }));
+            println!("{}; dry run: nothing was changed", answer.preview.summary());
+            for call in &answer.preview.blocked {
+                println!("{}", blocked_line(call));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("mesh-egress: {error}");
+            ExitCode::FAILURE
+        }
     }
 }

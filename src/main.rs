@@ -22,13 +22,13 @@ async fn main() -> std::process::ExitCode {
         mesh_egress::cli::LogFormat::Json => logs.json().init(),
     }
     let result = match cli.command {
-        None => serve(&cli.cluster, ServeArgs::parse_from(["serve"])).await,
-        Some(Command::Serve(args)) => serve(&cli.cluster, args).await,
+        None => serve(&cli, ServeArgs::parse_from(["serve"])).await,
+        Some(Command::Serve(ref args)) => serve(&cli, args.clone()).await,
         Some(Command::Validate(args)) => Ok(mesh_egress::cli::validate(&args)),
         Some(Command::OutboundTrafficPolicy(args))
         | Some(Command::Istio {
             command: IstioCommand::OutboundTrafficPolicy(args),
-        }) => Ok(outbound_traffic_policy(&cli.cluster, &args).await),
+        }) => Ok(outbound_traffic_policy(&cli.cluster, &cli.prometheus, &args).await),
     };
     match result {
         Ok(code) => code,
@@ -41,9 +41,10 @@ async fn main() -> std::process::ExitCode {
 
 #[cfg(feature = "ssr")]
 async fn serve(
-    cluster_args: &mesh_egress::cli::ClusterArgs,
+    cli: &mesh_egress::cli::Cli,
     args: mesh_egress::cli::ServeArgs,
 ) -> anyhow::Result<std::process::ExitCode> {
+    let cluster_args = &cli.cluster;
     use anyhow::Context;
     use leptos::prelude::get_configuration;
     use mesh_egress::cluster::Cluster;
@@ -80,8 +81,18 @@ async fn serve(
             Err(error)
         }
     };
-    let app =
-        mesh_egress::server::router_with_auth(leptos_options, Arc::new(cluster), Arc::new(auth));
+    let prometheus = cli.prometheus.client().map_err(anyhow::Error::msg)?;
+    match &prometheus {
+        Some(p) => tracing::info!(prometheus = p.address(), "traffic from Prometheus"),
+        None => tracing::info!("no --prometheus (or PROMETHEUS_URL): traffic is not shown"),
+    }
+    let traffic = mesh_egress::service::Traffic::new(prometheus, mesh_egress::service::FIRST_WAIT);
+    let app = mesh_egress::server::router_with(
+        leptos_options,
+        Arc::new(cluster),
+        Arc::new(auth),
+        traffic,
+    );
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -6,7 +6,7 @@ use crate::cluster::Cluster;
 use crate::domain::LiveStatus;
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::service::Services;
+use crate::service::{Services, Traffic};
 use axum::extract::{MatchedPath, Request};
 use axum::http::{header, StatusCode};
 use axum::middleware::Next;
@@ -36,11 +36,23 @@ pub fn router_with_auth(
     cluster: ClusterState,
     auth: Arc<AuthMode>,
 ) -> Router {
+    router_with(leptos_options, cluster, auth, Traffic::default())
+}
+
+/// The whole HTTP application, with traffic from `traffic` (a Prometheus, or none).
+pub fn router_with(
+    leptos_options: LeptosOptions,
+    cluster: ClusterState,
+    auth: Arc<AuthMode>,
+    traffic: Traffic,
+) -> Router {
     let metrics = Arc::new(Metrics::default());
+    traffic.warm();
     let services = Arc::new(Services::new(
         Arc::unwrap_or_clone(cluster),
         auth.clone(),
         metrics.clone(),
+        traffic,
     ));
     let routes = generate_route_list(App);
     let cache = services

@@ -6,6 +6,9 @@
 use crate::domain::access::{NamespacePermissions, Session};
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::service_entry::{ServiceEntryDetail, ServiceEntryView};
+use crate::domain::traffic::{EntryTraffic, NamespaceTraffic, PolicyPreview, TrafficPage};
+#[cfg(feature = "ssr")]
+use crate::domain::traffic::{SortBy, Verdict, Window};
 use crate::domain::{Overview, PolicyState};
 use crate::error::AppError;
 use leptos::prelude::*;
@@ -92,6 +95,41 @@ acting! {
     /// What the acting user may do with ServiceEntries in `namespace`.
     "namespace_access" namespace_access(namespace: String) -> NamespacePermissions
         = |actor| crate::service::namespace_access(&actor, &namespace)
+}
+
+acting! {
+    /// Every external destination called in the window (`1h`, `24h`, `7d`) — registered,
+    /// passthrough or blocked — with its callers; `query` searches hosts and callers,
+    /// `verdict` keeps one verdict, `sort` is calls | host | verdict | errors.
+    "traffic" get_traffic(window: String, query: String, verdict: String, sort: String)
+        -> TrafficPage
+        = |actor| crate::service::traffic_page(
+            &actor,
+            Window::parse(&window),
+            &query,
+            Verdict::parse(&verdict),
+            SortBy::parse(&sort),
+        )
+}
+
+acting! {
+    /// Calls to one ServiceEntry's hosts in the window, per caller, and their rate.
+    "entry_traffic" get_entry_traffic(namespace: String, name: String, window: String)
+        -> EntryTraffic
+        = |actor| crate::service::entry_traffic(&actor, &namespace, &name, Window::parse(&window))
+}
+
+acting! {
+    /// Calls per ServiceEntry of `namespace` (empty: all), and its calls to unregistered hosts.
+    "namespace_traffic" get_namespace_traffic(namespace: String, window: String)
+        -> NamespaceTraffic
+        = |actor| crate::service::namespace_traffic(&actor, &namespace, Window::parse(&window))
+}
+
+acting! {
+    /// What switching the mesh to REGISTRY_ONLY would block, from the traffic in the window.
+    "policy_preview" get_policy_preview(window: String) -> PolicyPreview
+        = |actor| crate::service::policy_preview(&actor, Window::parse(&window))
 }
 
 /// The acting user (for the header), or none when nobody is signed in.

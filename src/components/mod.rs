@@ -1,5 +1,6 @@
 //! Reusable widgets: render only.
 
+mod copy;
 mod error_notice;
 mod filter;
 mod live;
@@ -7,7 +8,9 @@ mod loading;
 mod service_entry_table;
 mod session;
 mod table;
+mod traffic;
 
+pub use copy::CopyButton;
 pub use error_notice::{ErrorNotice, FindingList};
 pub use filter::FilterBox;
 pub use live::{provide_live, Live, LiveBanner};
@@ -15,3 +18,7 @@ pub use loading::Loading;
 pub use service_entry_table::ServiceEntryTable;
 pub use session::SessionBadge;
 pub use table::{Column, Table};
+pub use traffic::{
+    provide_traffic_tick, DestinationTable, RateChart, TelemetryHint, TrafficNotice, TrafficTick,
+    WindowLinks,
+};

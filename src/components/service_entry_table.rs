@@ -1,6 +1,8 @@
 use super::{Column, Table};
 use crate::domain::service_entry::ServiceEntryView;
+use crate::domain::traffic::count_label;
 use leptos::prelude::*;
+use std::collections::BTreeMap;
 
 fn text(value: String) -> AnyView {
     value.into_any()
@@ -19,6 +21,9 @@ pub fn ServiceEntryTable(
     /// Controls for each row.
     #[prop(optional, into)]
     actions: Option<Callback<ServiceEntryView, AnyView>>,
+    /// Calls in the traffic window per `namespace/name` (a Calls column when given).
+    #[prop(default = None)]
+    calls: Option<BTreeMap<String, f64>>,
 ) -> impl IntoView {
     let mut columns: Vec<Column<ServiceEntryView>> = Vec::new();
     if show_namespace {
@@ -67,6 +72,19 @@ pub fn ServiceEntryTable(
         })
         .class("muted small"),
     ]);
+    if let Some(calls) = calls {
+        columns.push(
+            Column::new("Calls", move |e: &ServiceEntryView| {
+                let n = calls
+                    .get(&format!("{}/{}", e.namespace, e.name))
+                    .copied()
+                    .unwrap_or(0.0);
+                view! { <span data-testid=format!("calls-{}", e.name)>{count_label(n)}</span> }
+                    .into_any()
+            })
+            .class("num"),
+        );
+    }
     if let Some(actions) = actions {
         columns.push(Column::new("", move |e: &ServiceEntryView| {
             actions.run(e.clone())

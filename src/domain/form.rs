@@ -37,6 +37,35 @@ pub struct ServiceEntryForm {
     pub subject_alt_names: String,
 }
 
+impl ServiceEntryForm {
+    /// A form that registers `host` as its traffic was seen (from "Allow this host"): named
+    /// after the host, one port named after its protocol, resolution DNS, MESH_EXTERNAL, in
+    /// `namespace`.
+    pub fn for_host(host: &str, port: &str, protocol: &str, namespace: &str) -> Self {
+        let host = host.trim().to_lowercase();
+        let protocol = match protocol.trim().to_uppercase().as_str() {
+            "" => "HTTP".to_string(),
+            p => p.to_string(),
+        };
+        let port = port
+            .trim()
+            .parse::<u16>()
+            .unwrap_or(match protocol.as_str() {
+                "HTTP" => 80,
+                _ => 443,
+            });
+        Self {
+            name: host.trim_start_matches("*.").to_string(),
+            namespace: namespace.trim().to_string(),
+            hosts: host,
+            ports: format!("{port} {}-{port} {protocol}", protocol.to_lowercase()),
+            resolution: "DNS".into(),
+            location: "MESH_EXTERNAL".into(),
+            ..Self::default()
+        }
+    }
+}
+
 fn items(text: &str) -> Vec<String> {
     text.split(['\n', ','])
         .map(str::trim)

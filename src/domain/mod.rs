@@ -8,6 +8,7 @@ pub mod overview;
 pub mod policy;
 pub mod service_entry;
 pub mod sidecar;
+pub mod traffic;
 pub mod validation;
 
 pub use overview::{NamespaceSummary, Overview};
@@ -27,4 +28,16 @@ pub struct LiveStatus {
     pub synced: bool,
     /// The last error, in words, while disconnected.
     pub error: Option<String>,
+}
+
+/// Percent-encodes text for a URL's query or a `data:` URL.
+pub fn url_encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }

@@ -23,12 +23,19 @@ enum Widget {
 pub fn CreatePage() -> impl IntoView {
     let query = use_query_map();
     let namespace = query.get_untracked().get("namespace").unwrap_or_default();
-    let form = RwSignal::new(ServiceEntryForm {
+    // "Allow this host" on the traffic pages links here with the host, port and protocol seen.
+    let prefill = query.with_untracked(|q| {
+        q.get("host").map(|host| {
+            let get = |k: &str| q.get(k).unwrap_or_default();
+            ServiceEntryForm::for_host(&host, &get("port"), &get("protocol"), &namespace)
+        })
+    });
+    let form = RwSignal::new(prefill.unwrap_or_else(|| ServiceEntryForm {
         namespace: namespace.clone(),
         resolution: "DNS".into(),
         location: "MESH_EXTERNAL".into(),
         ..Default::default()
-    });
+    }));
     let touched = RwSignal::new(false);
     let findings = Memo::new(move |_| form.with(ServiceEntryForm::findings));
     let create_form = ServerAction::<CreateServiceEntryForm>::new();

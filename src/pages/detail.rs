@@ -1,7 +1,11 @@
-use crate::api::get_service_entry;
-use crate::components::{FindingList, Live, Loading};
+use crate::api::{get_entry_traffic, get_service_entry};
+use crate::components::{
+    Column, CopyButton, FindingList, Live, Loading, RateChart, Table, TrafficNotice, TrafficTick,
+    WindowLinks,
+};
+use crate::domain::traffic::{bytes_label, count_label, CallerTraffic, Destination};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// `/namespaces/:namespace/serviceentries/:name`: every field, conditions, validation, YAML.
 #[component]
@@ -26,7 +30,7 @@ pub fn ServiceEntryPage() -> impl IntoView {
                     let view = detail.view.clone();
                     let download = format!(
                         "data:application/yaml;charset=utf-8,{}",
-                        percent_encode(&detail.yaml)
+                        crate::domain::url_encode(&detail.yaml)
                     );
                     view! {
                         <h1>{format!("{}/{}", view.namespace, view.name)}</h1>
@@ -42,6 +46,7 @@ pub fn ServiceEntryPage() -> impl IntoView {
                                 <dt>"Conditions"</dt><dd>{if detail.conditions.is_empty() { "none reported".to_string() } else { detail.conditions.join("; ") }}</dd>
                             </dl>
                         </section>
+                        <EntryCalls namespace=view.namespace.clone() name=view.name.clone() />
                         <section class="card">
                             <h2>"Validation"</h2>
                             {if detail.findings.is_empty() {
@@ -53,7 +58,7 @@ pub fn ServiceEntryPage() -> impl IntoView {
                         <section class="card">
                             <h2>"YAML"</h2>
                             <p>
-                                <CopyButton text=detail.yaml.clone() />
+                                <CopyButton text=detail.yaml.clone() testid="copy-yaml" />
                                 " "
                                 <a href=download download=format!("{}.yaml", view.name) data-testid="download-yaml">"Download"</a>
                             </p>
@@ -65,55 +70,90 @@ pub fn ServiceEntryPage() -> impl IntoView {
     }
 }
 
-/// What became of the last copy.
-// NB: only the browser build copies; the server renders the idle state.
-#[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum CopyState {
-    Idle,
-    Copied,
-    Failed,
-}
-
-/// Copies `text` to the clipboard (needs WASM; the YAML stays selectable without it). Says
-/// "Copied" only when the browser confirms the write.
+/// Calls to the entry's hosts in the window, per calling workload, with the rate over time.
 #[component]
-fn CopyButton(text: String) -> impl IntoView {
-    let state = RwSignal::new(CopyState::Idle);
-    let on_click = move |_| {
-        #[cfg(feature = "hydrate")]
-        {
-            let promise = window().navigator().clipboard().write_text(&text);
-            leptos::task::spawn_local(async move {
-                let written = wasm_bindgen_futures::JsFuture::from(promise).await;
-                state.set(if written.is_ok() {
-                    CopyState::Copied
-                } else {
-                    CopyState::Failed
-                });
-            });
-        }
-        #[cfg(not(feature = "hydrate"))]
-        let _ = &text;
-    };
+fn EntryCalls(namespace: String, name: String) -> impl IntoView {
+    let query = use_query_map();
+    let tick = expect_context::<TrafficTick>();
+    let base = StoredValue::new(format!("/namespaces/{namespace}/serviceentries/{name}?"));
+    let traffic = Resource::new(
+        move || {
+            (
+                query.with(|q| q.get("window").unwrap_or_default()),
+                tick.get(),
+            )
+        },
+        move |(window, _)| get_entry_traffic(namespace.clone(), name.clone(), window),
+    );
     view! {
-        <button type="button" data-testid="copy-yaml" on:click=on_click>
-            {move || match state.get() {
-                CopyState::Idle => "Copy YAML",
-                CopyState::Copied => "Copied",
-                CopyState::Failed => "Copy failed: select the YAML below",
-            }}
-        </button>
+        <section class="card" data-testid="entry-traffic">
+            <h2>"Calls"</h2>
+            <Loading fallback=|| view! { <p class="loading">"Loading traffic…"</p> }>
+                {move || traffic.get().map(|result| result.map(|t| {
+                    let fresh = t.status.notice().is_none();
+                    view! {
+                        <TrafficNotice status=t.status.clone() />
+                        <WindowLinks window=t.window base=base.get_value() />
+                        {t.rate.clone().map(|series| view! { <RateChart series /> })}
+                        {(fresh && t.destinations.is_empty()).then(|| view! {
+                            <p class="muted" data-testid="no-calls">{format!("No calls to these hosts in the {}.", t.window.label())}</p>
+                        })}
+                        {t.destinations.into_iter().map(|d| view! { <HostCallers destination=d /> }).collect_view()}
+                    }
+                }))}
+            </Loading>
+        </section>
     }
 }
 
-fn percent_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
+/// One host's callers: requests and error rate (HTTP), connections and bytes (TCP).
+#[component]
+fn HostCallers(destination: Destination) -> impl IntoView {
+    let title = format!(
+        "{}:{} ({}), {} calls",
+        destination.host_label(),
+        destination.port_label(),
+        destination.protocol.label(),
+        count_label(destination.calls())
+    );
+    let columns = vec![
+        Column::new("Caller", |c: &CallerTraffic| {
+            view! { <a href=format!("/namespaces/{}", c.namespace)>{c.namespace.clone()}</a> "/" {c.workload.clone()} }.into_any()
+        }),
+        Column::new("Requests", |c: &CallerTraffic| {
+            count_label(c.requests).into_any()
         })
-        .collect()
+        .class("num"),
+        Column::new("Error rate", |c: &CallerTraffic| {
+            let rate = if c.requests > 0.0 {
+                c.errors / c.requests * 100.0
+            } else {
+                0.0
+            };
+            format!("{rate:.1}%").into_any()
+        })
+        .class("num"),
+        Column::new("Connections", |c: &CallerTraffic| {
+            count_label(c.connections).into_any()
+        })
+        .class("num"),
+        Column::new("Bytes sent / received", |c: &CallerTraffic| {
+            format!(
+                "{} / {}",
+                bytes_label(c.sent_bytes),
+                bytes_label(c.received_bytes)
+            )
+            .into_any()
+        })
+        .class("num"),
+    ];
+    view! {
+        <h3 class="small">{title}</h3>
+        <Table
+            rows=Signal::stored(destination.callers)
+            columns
+            row_id=|c: &CallerTraffic| format!("caller-{}-{}", c.namespace, c.workload)
+            testid="entry-callers"
+        />
+    }
 }

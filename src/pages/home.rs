@@ -1,6 +1,10 @@
-use crate::api::{get_overview, SetOutboundPolicy};
-use crate::components::{Column, ErrorNotice, FilterBox, Live, Loading, Table};
+use crate::api::{get_overview, get_policy_preview, SetOutboundPolicy};
+use crate::components::{
+    Column, ErrorNotice, FilterBox, Live, Loading, Table, TelemetryHint, TrafficNotice,
+    TrafficTick, WindowLinks,
+};
 use crate::domain::overview::filter_namespaces;
+use crate::domain::traffic::{blocked_line, PolicyPreview};
 use crate::domain::{NamespaceSummary, OutboundPolicyMode, Overview, PolicyReport, SourceKind};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -23,13 +27,26 @@ pub fn HomePage() -> impl IntoView {
         },
         |(_, control_plane, _)| get_overview(control_plane),
     );
+    // What a switch to REGISTRY_ONLY would block, from the traffic in the window.
+    let tick = expect_context::<TrafficTick>();
+    let preview = Resource::new(
+        move || {
+            (
+                query.with(|q| q.get("window").unwrap_or_default()),
+                set_policy.version().get(),
+                tick.get(),
+            )
+        },
+        |(window, ..)| get_policy_preview(window),
+    );
     // The filter starts from `?q=` so the form works before (or without) WASM.
     let filter = RwSignal::new(query.get_untracked().get("q").unwrap_or_default());
     view! {
         <h1>"Outbound traffic"</h1>
         <Loading fallback=|| view! { <p class="loading">"Loading from the cluster…"</p> }>
             {move || overview.get().map(|result| result.map(|overview| {
-                view! { <OverviewView overview filter set_policy /> }
+                let preview = preview.get().and_then(Result::ok);
+                view! { <OverviewView overview filter set_policy preview /> }
             }))}
         </Loading>
     }
@@ -40,6 +57,7 @@ fn OverviewView(
     overview: Overview,
     filter: RwSignal<String>,
     set_policy: ServerAction<SetOutboundPolicy>,
+    preview: Option<PolicyPreview>,
 ) -> impl IntoView {
     let (entries, namespaces_with_entries) = overview.registered_totals();
     let namespaces = StoredValue::new(overview.namespaces.clone());
@@ -60,6 +78,7 @@ fn OverviewView(
             access=overview.policy_access.clone()
             istiod=overview.istiod.clone()
             set_policy
+            preview
         />
         <section class="card">
             <h2>"Namespaces"</h2>
@@ -130,6 +149,7 @@ fn PolicyCard(
     access: crate::domain::access::Access,
     istiod: Option<crate::domain::policy::IstiodView>,
     set_policy: ServerAction<SetOutboundPolicy>,
+    preview: Option<PolicyPreview>,
 ) -> impl IntoView {
     let hidden = matches!(policy, PolicyReport::Hidden { .. });
     let setting = policy.setting();
@@ -205,6 +225,14 @@ fn PolicyCard(
             ),
         )
     };
+    // The confirmation names what the switch would block, when the traffic is known.
+    let confirm = match (&preview, restricted) {
+        (Some(p), false) if p.status.notice().is_none() => {
+            format!(" I understand: {}", p.preview.summary())
+        }
+        _ => " I understand".to_string(),
+    };
+    let preview = (!restricted).then_some(preview).flatten();
     let pending = set_policy.pending();
     let failure = move || set_policy.value().get().and_then(Result::err);
     view! {
@@ -252,10 +280,11 @@ fn PolicyCard(
                         <input type="hidden" name="control_plane" value=cp />
                     })}
                     <p class="impact" data-testid="policy-impact">{impact.clone()}</p>
+                    {preview.clone().map(|preview| view! { <BlockPreview preview /> })}
                     <label class="confirm">
                         // No name: the confirmation is checked by the browser, never sent.
                         <input type="checkbox" required data-testid="policy-confirm" />
-                        " I understand"
+                        <span data-testid="policy-confirm-label">{confirm.clone()}</span>
                     </label>
                     <button type="submit" data-testid="policy-switch" disabled=move || pending.get()>
                         {move || if pending.get() { "Switching…" } else { button }}
@@ -270,5 +299,40 @@ fn PolicyCard(
             {move || failure().map(|error| view! { <ErrorNotice error /> })}
             <p class="muted small">"Cluster: " {cluster.clone()}</p>
         </section>
+    }
+}
+
+/// "What would REGISTRY_ONLY block?": the unregistered destinations called in the window, per
+/// calling workload, and the namespaces a switch does not change.
+#[component]
+fn BlockPreview(preview: PolicyPreview) -> impl IntoView {
+    let p = preview.preview;
+    let unnamed = p.unnamed() > 0;
+    view! {
+        <div class="preview" data-testid="policy-preview">
+            <TrafficNotice status=preview.status.clone() />
+            {preview.status.notice().is_none().then(|| view! {
+                <WindowLinks window=p.window base="/?".to_string() />
+                <p data-testid="preview-summary"><strong>{p.summary()}</strong></p>
+                <ul class="blocked" data-testid="preview-blocked">
+                    {p.blocked.iter().map(|call| view! {
+                        <li data-testid=format!("blocked-{}-{}", call.namespace, call.workload)>{blocked_line(call)}</li>
+                    }).collect_view()}
+                </ul>
+                {(!p.already_restricted.is_empty()).then(|| view! {
+                    <p class="muted small" data-testid="preview-already">
+                        "Already restricted, nothing changes: "
+                        {p.already_restricted.iter().map(|(ns, why)| format!("{ns} ({why})")).collect::<Vec<_>>().join(", ")}
+                    </p>
+                })}
+                {(!p.unaffected.is_empty()).then(|| view! {
+                    <p class="muted small" data-testid="preview-unaffected">
+                        "Not affected (their Sidecar keeps ALLOW_ANY): "
+                        {p.unaffected.iter().map(|(ns, why)| format!("{ns} ({why})")).collect::<Vec<_>>().join(", ")}
+                    </p>
+                })}
+                {unnamed.then(|| view! { <TelemetryHint /> })}
+            })}
+        </div>
     }
 }

@@ -6,6 +6,7 @@ mod home;
 mod login;
 mod namespace;
 mod services;
+mod traffic;
 
 pub use create::CreatePage;
 pub use detail::ServiceEntryPage;
@@ -13,3 +14,4 @@ pub use home::HomePage;
 pub use login::LoginPage;
 pub use namespace::NamespacePage;
 pub use services::ServicesPage;
+pub use traffic::TrafficPage;

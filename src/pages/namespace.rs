@@ -1,10 +1,14 @@
 use crate::api::{
-    list_service_entries, namespace_access, DeleteServiceEntry, UndoDeleteServiceEntry,
+    get_namespace_traffic, list_service_entries, namespace_access, DeleteServiceEntry,
+    UndoDeleteServiceEntry,
 };
-use crate::components::{ErrorNotice, Live, Loading, ServiceEntryTable};
+use crate::components::{
+    DestinationTable, ErrorNotice, Live, Loading, ServiceEntryTable, TelemetryHint, TrafficNotice,
+    TrafficTick, WindowLinks,
+};
 use crate::domain::service_entry::ServiceEntryView;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// `/namespaces/:namespace`: the namespace's external services, with delete and undo.
 #[component]
@@ -26,6 +30,24 @@ pub fn NamespacePage() -> impl IntoView {
         |(namespace, ..)| list_service_entries(namespace),
     );
     let access = Resource::new(namespace, namespace_access);
+    let query = use_query_map();
+    let tick = expect_context::<TrafficTick>();
+    let traffic = Resource::new(
+        move || {
+            (
+                namespace(),
+                query.with(|q| q.get("window").unwrap_or_default()),
+                tick.get(),
+            )
+        },
+        |(namespace, window, _)| get_namespace_traffic(namespace, window),
+    );
+    let calls = move || {
+        traffic
+            .get()
+            .and_then(Result::ok)
+            .and_then(|t| t.status.notice().is_none().then_some(t.calls_per_entry))
+    };
     let actions = Callback::new(move |entry: ServiceEntryView| {
         let confirm = format!(
             "Pods will no longer reach {} under REGISTRY_ONLY",
@@ -94,10 +116,34 @@ pub fn NamespacePage() -> impl IntoView {
                         .and_then(Result::ok)
                         .is_some_and(|a| a.delete.allowed());
                     let entries = Signal::stored(list);
+                    let calls = calls();
                     if may_delete {
-                        view! { <ServiceEntryTable entries actions /> }.into_any()
+                        view! { <ServiceEntryTable entries actions calls /> }.into_any()
                     } else {
-                        view! { <ServiceEntryTable entries /> }.into_any()
+                        view! { <ServiceEntryTable entries calls /> }.into_any()
+                    }
+                }))}
+            </Loading>
+        </section>
+        <section class="card" data-testid="namespace-unregistered">
+            <h2>"Calls to unregistered hosts"</h2>
+            <Loading fallback=|| view! { <p class="loading">"Loading traffic…"</p> }>
+                {move || traffic.get().map(|result| result.map(|t| {
+                    let fresh = t.status.notice().is_none();
+                    let unnamed = t.unregistered.iter().any(|d| d.host.is_none());
+                    view! {
+                        <TrafficNotice status=t.status.clone() />
+                        <WindowLinks window=t.window base=format!("/namespaces/{}?", namespace()) />
+                        {if t.unregistered.is_empty() {
+                            fresh.then(|| view! {
+                                <p class="muted" data-testid="no-unregistered">
+                                    {format!("No calls to unregistered hosts in the {}.", t.window.label())}
+                                </p>
+                            }).into_any()
+                        } else {
+                            view! { <DestinationTable destinations=t.unregistered testid="unregistered" /> }.into_any()
+                        }}
+                        {unnamed.then(|| view! { <TelemetryHint /> })}
                     }
                 }))}
             </Loading>

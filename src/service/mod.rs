@@ -5,6 +5,7 @@
 mod entries;
 mod policy;
 mod session;
+mod traffic;
 
 pub use entries::{
     create_from_form, create_from_manifest, delete_service_entry, list_service_entries,
@@ -12,6 +13,9 @@ pub use entries::{
 };
 pub use policy::{outbound_policy, overview, switch_policy};
 pub use session::{session, sign_in};
+pub use traffic::{
+    entry_traffic, namespace_traffic, policy_preview, traffic, traffic_page, Traffic, FIRST_WAIT,
+};
 
 use crate::auth::{AuthMode, Caller};
 use crate::cluster::{Change, Cluster, ClusterError};
@@ -30,6 +34,7 @@ pub struct Services {
     cluster: Result<Cluster, AppError>,
     auth: Arc<AuthMode>,
     metrics: Arc<Metrics>,
+    traffic: Traffic,
 }
 
 /// Who acts, resolved from the caller: the cluster as that user, and the server's own.
@@ -41,6 +46,7 @@ pub struct Actor {
     /// Whether users are told apart (results are cut to what each may see).
     pub shared: bool,
     metrics: Arc<Metrics>,
+    traffic: Traffic,
 }
 
 impl Services {
@@ -49,11 +55,13 @@ impl Services {
         cluster: Result<Cluster, AppError>,
         auth: Arc<AuthMode>,
         metrics: Arc<Metrics>,
+        traffic: Traffic,
     ) -> Self {
         Self {
             cluster,
             auth,
             metrics,
+            traffic,
         }
     }
 
@@ -93,6 +101,7 @@ impl Services {
             server,
             shared: self.auth.is_shared(),
             metrics: self.metrics.clone(),
+            traffic: self.traffic.clone(),
         })
     }
 

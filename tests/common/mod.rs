@@ -20,6 +20,7 @@ pub fn local_actor(cluster: &Cluster) -> Actor {
         Ok(cluster.clone()),
         Arc::new(AuthMode::Local),
         Arc::new(Metrics::default()),
+        mesh_egress::service::Traffic::default(),
     )
     .actor(&Caller::Local)
     .expect("a local actor")
