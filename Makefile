@@ -21,6 +21,7 @@ HADOLINT_VERSION := 2.15.1
 PY_TOOLS := $(CACHE)/py
 DEMO_ADDR ?= 127.0.0.1:3000
 KUBECONFIG_TESTENV := $(CURDIR)/target/testenv/kubeconfig
+PROMETHEUS_TESTENV := http://127.0.0.1:19090
 
 .PHONY: help setup build demo test lint unit integration e2e image-check testenv-up testenv-down seed bench clean
 
@@ -76,7 +77,7 @@ demo: build
 	@trap 'testenv/down.sh' EXIT; \
 	  LEPTOS_SITE_ROOT=target/site LEPTOS_ENV=PROD target/release/mesh-egress \
 	    --kubeconfig $(KUBECONFIG_TESTENV) --istiod-debug http://127.0.0.1:15080 \
-	    serve --addr $(DEMO_ADDR) || true
+	    --prometheus $(PROMETHEUS_TESTENV) serve --addr $(DEMO_ADDR) || true
 
 ## test: everything, bringing up (and down) the control plane it needs.
 test: setup lint unit build

@@ -5,6 +5,8 @@ import * as path from "path";
 const port = Number(process.env.E2E_PORT ?? 3100);
 export const sharedPort = Number(process.env.E2E_SHARED_PORT ?? 3101);
 const root = path.resolve(__dirname, "..");
+// The test control plane's Prometheus (make testenv-up prints it).
+const prometheus = process.env.PROMETHEUS_URL ?? "http://127.0.0.1:19090";
 
 export default defineConfig({
   testDir: "./tests",
@@ -33,7 +35,7 @@ export default defineConfig({
   webServer: [
     {
       // Local mode: the admin kubeconfig's identity.
-      command: `${root}/target/release/mesh-egress --kubeconfig ${root}/target/testenv/kubeconfig --istiod-debug http://127.0.0.1:15080 serve --addr 127.0.0.1:${port}`,
+      command: `${root}/target/release/mesh-egress --kubeconfig ${root}/target/testenv/kubeconfig --istiod-debug http://127.0.0.1:15080 --prometheus ${prometheus} serve --addr 127.0.0.1:${port}`,
       url: `http://127.0.0.1:${port}/healthz`,
       env: { LEPTOS_SITE_ROOT: `${root}/target/site`, LEPTOS_ENV: "PROD", RUST_LOG: "info" },
       reuseExistingServer: false,

@@ -3,6 +3,14 @@
 # it resets what the demo owns (the mesh config too), so each e2e run starts from the seed.
 source "$(dirname "$0")/env.sh"
 export KUBECONFIG=${KUBECONFIG:-$STATE_DIR/kubeconfig}
+# The demo's ServiceEntries are re-created, not merged: a test may have replaced one (its
+# ports would merge with the seed's into duplicates).
+"$KUBE_BIN_DIR/kubectl" get -f "$TESTENV_DIR/manifests/demo.yaml" --ignore-not-found --no-headers \
+  -o custom-columns=KIND:.kind,NS:.metadata.namespace,NAME:.metadata.name \
+  | while read -r kind namespace name; do
+      [ "$kind" = ServiceEntry ] || continue
+      "$KUBE_BIN_DIR/kubectl" delete serviceentry "$name" -n "$namespace" --ignore-not-found >/dev/null
+    done
 "$KUBE_BIN_DIR/kubectl" apply --server-side --force-conflicts --field-manager mesh-egress-demo \
   -f "$TESTENV_DIR/manifests/demo.yaml" >/dev/null
 log "demo data seeded"
