@@ -436,6 +436,57 @@ async fn the_command_line_dry_run_prints_what_would_be_blocked_and_changes_nothi
     assert_eq!(config_map().await, before, "a dry run writes nothing");
 }
 
+#[tokio::test]
+async fn the_telemetry_resource_the_pages_offer_names_tls_hosts() {
+    let _shared = MESH.read().await;
+    let ns = TestNamespace::new("telemetry").await;
+    let n = &ns.name;
+    // The pages' Telemetry resource, applied to this namespace only (no selector: every
+    // workload of the namespace).
+    let mut telemetry: serde_json::Value =
+        serde_yaml::from_str(mesh_egress::domain::traffic::TELEMETRY_FOR_HOST_NAMES)
+            .expect("the Telemetry YAML parses");
+    telemetry["metadata"]["namespace"] = serde_json::json!(n);
+    let resource = ApiResource::from_gvk_with_plural(
+        &GroupVersionKind::gvk("telemetry.istio.io", "v1", "Telemetry"),
+        "telemetries",
+    );
+    let object: DynamicObject = serde_json::from_value(telemetry).expect("an object");
+    Api::<DynamicObject>::namespaced_with(ns.client.clone(), n, &resource)
+        .create(&PostParams::default(), &object)
+        .await
+        .expect("create the Telemetry");
+    let _scenario = Scenario::play(
+        n,
+        &format!("calls:\n- {{from: {n}/app, to: sni.{n}.example, port: 443, protocol: TLS, perMinute: 120}}\n"),
+    );
+    let traffic = Traffic::new(
+        Some(prometheus(Duration::from_secs(5))),
+        Duration::from_secs(6),
+    );
+    let actor = actor(ns.cluster().await, traffic);
+    let host = format!("sni.{n}.example");
+    let report = report_until(&actor, |r| {
+        from(r, n)
+            .iter()
+            .any(|d| d.host.as_deref() == Some(host.as_str()))
+    })
+    .await;
+    let named = from(&report, n);
+    let d = named
+        .iter()
+        .find(|d| d.host.as_deref() == Some(host.as_str()))
+        .unwrap_or_else(|| panic!("the TLS host is not named: {named:#?}"));
+    assert_eq!(
+        (d.verdict.clone(), d.protocol, d.port),
+        (Verdict::Passthrough, CallProtocol::Tcp, Some(443))
+    );
+    assert_eq!(
+        d.allow_link().as_deref(),
+        Some(format!("/new?host={host}&port=443&protocol=TLS&namespace={n}").as_str())
+    );
+}
+
 /// A stand-in Prometheus that answers every request with `answer` after `delay` (or never).
 async fn fake_prometheus(answer: Option<&'static str>) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
