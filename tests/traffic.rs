@@ -145,10 +145,26 @@ async fn create_restricting_sidecar(ns: &TestNamespace) {
         .expect("create the Sidecar");
 }
 
+/// Registers an unrelated HTTP host on port 80 in `ns`: like an in-mesh HTTP service on 80, it
+/// gives every sidecar an HTTP listener on 80, without which plain HTTP to an unregistered host
+/// passes through as TCP, with no host name (as in Istio).
+async fn http_listener_on_80(ns: &TestNamespace) {
+    ns.create_service_entry(
+        "http-listener",
+        serde_json::json!({
+            "hosts": [format!("listener.{}.example", ns.name)],
+            "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+            "resolution": "DNS"
+        }),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn the_traffic_source_routes_as_istiod_says_policy_sidecar_and_entries() {
     let _alone = MESH.write().await;
     let ns = TestNamespace::new("verdicts").await;
+    http_listener_on_80(&ns).await;
     let n = &ns.name;
     let _scenario = Scenario::play(
         n,
@@ -387,6 +403,7 @@ async fn promql_reads_every_kind_of_destination_from_the_real_prometheus() {
 async fn the_command_line_dry_run_prints_what_would_be_blocked_and_changes_nothing() {
     let _shared = MESH.read().await;
     let ns = TestNamespace::new("dry-run").await;
+    http_listener_on_80(&ns).await;
     let n = &ns.name;
     let _scenario = Scenario::play(
         n,
