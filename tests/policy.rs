@@ -9,6 +9,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
 use kube::api::{Api, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
 use mesh_egress::cluster::{Cluster, ConnectOptions};
+use mesh_egress::domain::yaml;
 use mesh_egress::domain::{OutboundPolicyMode, PolicyReport, PolicySetting, SourceKind};
 use mesh_egress::error::AppError;
 use std::process::Command;
@@ -69,7 +70,7 @@ fn parsed_mesh(config_map: &ConfigMap) -> serde_json::Value {
         .as_ref()
         .and_then(|d| d.get("mesh"))
         .expect("mesh key");
-    serde_yaml::from_str(mesh).expect("mesh is YAML")
+    yaml::document(mesh).expect("mesh is YAML")
 }
 
 fn without_policy(mut mesh: serde_json::Value) -> serde_json::Value {
@@ -267,6 +268,103 @@ async fn istio_control_plane_wins_and_is_written_instead_of_the_config_map() {
         .contains("cp-v117x, cp-v118x"));
 }
 
+/// A mesh config as people write it by hand: comments, quoting, YAML 1.1 scalars.
+const HAND_WRITTEN_MESH: &str = "# Istio mesh config, edited by hand\n\
+defaultConfig:\n\
+\x20 discoveryAddress: istiod.istio-system.svc:15012   # the control plane\n\
+\x20 proxyMetadata:\n\
+\x20   ISTIO_META_DNS_CAPTURE: \"true\"\n\
+\x20   LEGACY: yes\n\
+\x20 concurrency: 0755\n\
+enableAutoMtls: on\n\
+trustDomain: 'cluster.local'\n\
+outboundTrafficPolicy:   # who may leave\n\
+\x20 mode: ALLOW_ANY   # for now\n\
+accessLogFile: /dev/stdout\n";
+
+#[tokio::test]
+async fn the_switch_keeps_every_byte_of_a_hand_written_mesh_config_but_the_mode() {
+    let ns = TestNamespace::new("policy-bytes").await;
+    create_config_map(&ns, "istio", HAND_WRITTEN_MESH, false).await;
+    let cluster = ns.cluster().await;
+    cluster
+        .set_policy(&OutboundPolicyMode::RegistryOnly, None)
+        .await
+        .expect("switch");
+    let mesh = |cm: ConfigMap| cm.data.expect("data").remove("mesh").expect("mesh");
+    assert_eq!(
+        mesh(get_config_map(&ns, "istio").await),
+        HAND_WRITTEN_MESH.replace(
+            "mode: ALLOW_ANY   # for now",
+            "mode: REGISTRY_ONLY   # for now"
+        ),
+        "only the mode's value changed"
+    );
+    cluster
+        .set_policy(&OutboundPolicyMode::AllowAny, None)
+        .await
+        .expect("switch back");
+    assert_eq!(mesh(get_config_map(&ns, "istio").await), HAND_WRITTEN_MESH);
+}
+
+#[tokio::test]
+async fn a_helm_installed_config_map_is_not_edited_and_says_why() {
+    let ns = TestNamespace::new("policy-helm").await;
+    let config_map = ConfigMap {
+        metadata: ObjectMeta {
+            name: Some("istio".into()),
+            labels: Some(
+                [(
+                    "app.kubernetes.io/managed-by".to_string(),
+                    "Helm".to_string(),
+                )]
+                .into(),
+            ),
+            annotations: Some(
+                [
+                    (
+                        "meta.helm.sh/release-name".to_string(),
+                        "istiod".to_string(),
+                    ),
+                    (
+                        "meta.helm.sh/release-namespace".to_string(),
+                        ns.name.clone(),
+                    ),
+                ]
+                .into(),
+            ),
+            ..Default::default()
+        },
+        data: Some([("mesh".to_string(), HELM_MESH.to_string())].into()),
+        ..Default::default()
+    };
+    Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
+        .create(&PostParams::default(), &config_map)
+        .await
+        .expect("create ConfigMap");
+    let before = get_config_map(&ns, "istio").await;
+    let cluster = ns.cluster().await;
+    let error = AppError::from(
+        cluster
+            .set_policy(&OutboundPolicyMode::RegistryOnly, None)
+            .await
+            .expect_err("Helm renders it"),
+    );
+    let text = error.to_string();
+    assert!(
+        text.contains(&format!(
+            "the Helm release istiod in {} (helm upgrade)",
+            ns.name
+        )) && text.contains("reverts direct edits"),
+        "{text}"
+    );
+    let after = get_config_map(&ns, "istio").await;
+    assert_eq!(
+        after.metadata.resource_version, before.metadata.resource_version,
+        "nothing was written"
+    );
+}
+
 #[tokio::test]
 async fn a_managed_config_map_is_not_edited_and_no_source_is_explained() {
     let ns = TestNamespace::new("policy-none").await;
@@ -338,11 +436,10 @@ async fn concurrent_switches_lose_no_other_writer_s_change() {
                 loop {
                     let mut cm = api.get("istio").await.expect("get");
                     let data = cm.data.as_mut().expect("data");
-                    let mut mesh: serde_yaml::Value =
-                        serde_yaml::from_str(&data["mesh"]).expect("yaml");
+                    let mut mesh = yaml::document(&data["mesh"]).expect("yaml");
                     mesh["defaultConfig"]["proxyMetadata"][format!("WRITER_{w}_{i}")] =
-                        serde_yaml::Value::from(i.to_string());
-                    data.insert("mesh".into(), serde_yaml::to_string(&mesh).expect("yaml"));
+                        serde_json::Value::from(i.to_string());
+                    data.insert("mesh".into(), yaml::to_yaml(&mesh));
                     match api.replace("istio", &PostParams::default(), &cm).await {
                         Ok(_) => break,
                         Err(kube::Error::Api(s)) if s.code == 409 => continue,

@@ -461,7 +461,7 @@ async fn the_telemetry_resource_the_pages_offer_names_tls_hosts() {
     // The pages' Telemetry resource, applied to this namespace only (no selector: every
     // workload of the namespace).
     let mut telemetry: serde_json::Value =
-        serde_yaml::from_str(mesh_egress::domain::traffic::TELEMETRY_FOR_HOST_NAMES)
+        mesh_egress::domain::yaml::document(mesh_egress::domain::traffic::TELEMETRY_FOR_HOST_NAMES)
             .expect("the Telemetry YAML parses");
     telemetry["metadata"]["namespace"] = serde_json::json!(n);
     let resource = ApiResource::from_gvk_with_plural(

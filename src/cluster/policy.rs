@@ -3,7 +3,7 @@
 
 use super::{Cluster, ClusterError};
 use crate::domain::policy::{
-    set_mode_in_mesh_yaml, setting_from_mesh_config, setting_from_mesh_yaml,
+    set_mode_in_mesh_yaml, setting_from_mesh_config, setting_from_mesh_yaml, MeshConfigError,
 };
 use crate::domain::{OutboundPolicyMode, PolicyReport, PolicySource, SourceKind};
 use k8s_openapi::api::core::v1::ConfigMap;
@@ -55,7 +55,25 @@ fn config_map_manager(config_map: &ConfigMap) -> Option<String> {
     {
         return Some(format!("{} {}", owner.kind, owner.name));
     }
+    // Helm 3 marks what it installs; `helm upgrade` renders the ConfigMap again.
+    let annotations = config_map.metadata.annotations.as_ref();
+    if let Some(release) = annotations.and_then(|a| a.get("meta.helm.sh/release-name")) {
+        let namespace = annotations
+            .and_then(|a| a.get("meta.helm.sh/release-namespace"))
+            .map(|n| format!(" in {n}"))
+            .unwrap_or_default();
+        return Some(format!(
+            "the Helm release {release}{namespace} (helm upgrade)"
+        ));
+    }
     let labels = config_map.metadata.labels.as_ref()?;
+    if labels
+        .get("app.kubernetes.io/managed-by")
+        .map(String::as_str)
+        == Some("Helm")
+    {
+        return Some("Helm (helm upgrade)".to_string());
+    }
     if let Some(owner) = labels.get("install.operator.istio.io/owning-resource") {
         return Some(format!("IstioOperator {owner}"));
     }
@@ -254,8 +272,12 @@ impl Cluster {
                     }
                     let data = config_map.data.get_or_insert_with(Default::default);
                     let document = data.get("mesh").map(String::as_str).unwrap_or("");
-                    let updated = set_mode_in_mesh_yaml(document, mode).map_err(|e| {
-                        ClusterError::malformed(format!("{source} key mesh"), e.to_string())
+                    let updated = set_mode_in_mesh_yaml(document, mode).map_err(|e| match e {
+                        // Nothing was sent: the text is one mesh-egress does not edit alone.
+                        MeshConfigError::NotEditable(reason) => {
+                            ClusterError::precondition(format!("{source} key mesh: {reason}"))
+                        }
+                        e => ClusterError::malformed(format!("{source} key mesh"), e.to_string()),
                     })?;
                     data.insert("mesh".to_string(), updated);
                     let api = Api::<ConfigMap>::namespaced(self.client.clone(), &source.namespace);

@@ -275,7 +275,7 @@ impl Cluster {
         let labels = object.metadata.labels.clone().unwrap_or_default();
         let findings =
             crate::domain::validation::validate_service_entry(namespace, &labels, Some(&spec));
-        let yaml = serde_yaml::to_string(&object).unwrap_or_default();
+        let yaml = crate::domain::yaml::to_yaml(&serde_json::to_value(&object).unwrap_or_default());
         Ok(ServiceEntryDetail {
             view: view_of(&object),
             yaml,

@@ -140,6 +140,21 @@ pub fn service_entry_for_create(
             format!("must be ServiceEntry, not {kind:?}"),
         ));
     }
+    let api_version = object
+        .get("apiVersion")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    if !api_version
+        .strip_prefix(NETWORKING_GROUP)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|version| !version.is_empty() && !version.contains('/'))
+    {
+        return Err(refuse(
+            "MAN003",
+            "apiVersion",
+            format!("must be {NETWORKING_GROUP}/<version> (such as {SERVICE_ENTRY_API_VERSION}), not {api_version:?}"),
+        ));
+    }
     let given = object
         .get("metadata")
         .and_then(|m| m.get("namespace"))
@@ -186,23 +201,20 @@ pub fn service_entry_for_create(
 
 /// Why a manifest could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("document {document}: {reason}")]
-pub struct ManifestError {
-    /// 1-based index of the document.
-    pub document: usize,
-    /// What is wrong.
-    pub reason: String,
+pub enum ManifestError {
+    /// Not YAML or JSON, or over a bound (size, nesting, aliases).
+    #[error("{0}")]
+    Unreadable(#[from] super::yaml::YamlError),
+    /// A document that is not an object.
+    #[error("document {0} is not a Kubernetes object (a mapping with kind and metadata)")]
+    NotAnObject(usize),
 }
 
 /// Splits a manifest (multi-document YAML, or JSON) into objects; `List` kinds are expanded.
+/// Reading is bounded (see `domain::yaml`).
 pub fn parse_manifest(text: &str) -> Result<Vec<Value>, ManifestError> {
     let mut objects = Vec::new();
-    for (index, document) in serde_yaml::Deserializer::from_str(text).enumerate() {
-        let value: Value =
-            serde::Deserialize::deserialize(document).map_err(|e| ManifestError {
-                document: index + 1,
-                reason: e.to_string(),
-            })?;
+    for (index, value) in super::yaml::documents(text)?.into_iter().enumerate() {
         match value {
             Value::Null => {}
             Value::Object(_) => {
@@ -215,12 +227,7 @@ pub fn parse_manifest(text: &str) -> Result<Vec<Value>, ManifestError> {
                     _ => objects.push(value),
                 }
             }
-            _ => {
-                return Err(ManifestError {
-                    document: index + 1,
-                    reason: "is not a Kubernetes object (a mapping with kind and metadata)".into(),
-                })
-            }
+            _ => return Err(ManifestError::NotAnObject(index + 1)),
         }
     }
     Ok(objects)
@@ -286,7 +293,76 @@ metadata: {name: other}
         let objects = parse_manifest(json).expect("parses");
         assert_eq!(objects.len(), 1);
         assert_eq!(judge_object(&objects[0]).line(), "default/a: valid");
-        let err = parse_manifest("a: [").expect_err("not YAML");
-        assert_eq!(err.document, 1);
+        assert!(matches!(
+            parse_manifest("a: [").expect_err("not YAML"),
+            ManifestError::Unreadable(_)
+        ));
+        assert_eq!(
+            parse_manifest("a: 1\n---\n- x\n")
+                .expect_err("a list")
+                .to_string(),
+            "document 2 is not a Kubernetes object (a mapping with kind and metadata)"
+        );
+    }
+
+    fn refused(manifest: &str) -> Vec<String> {
+        service_entry_for_create(manifest, Some("shop"))
+            .expect_err("refused")
+            .iter()
+            .map(|f| {
+                format!(
+                    "{} {}: {}",
+                    f.rule.as_deref().unwrap_or(""),
+                    f.field,
+                    f.message
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_create_takes_only_a_networking_istio_io_service_entry() {
+        let entry = "kind: ServiceEntry\nmetadata: {name: a}\nspec: {hosts: [a.example.com], resolution: DNS}\n";
+        for api_version in [
+            "v1",
+            "example.com/v1",
+            "networking.istio.io",
+            "networking.istio.io/",
+            "networking.istio.iox/v1",
+        ] {
+            let lines = refused(&format!("apiVersion: {api_version}\n{entry}"));
+            assert!(
+                lines[0].starts_with("MAN003 apiVersion: must be networking.istio.io/<version>"),
+                "{lines:?}"
+            );
+        }
+        let (namespace, _) = service_entry_for_create(
+            &format!("apiVersion: networking.istio.io/v1beta1\n{entry}"),
+            Some("shop"),
+        )
+        .expect("v1beta1 is an Istio version");
+        assert_eq!(namespace, "shop");
+    }
+
+    #[test]
+    fn oversized_and_alias_bomb_manifests_are_refused_before_judging() {
+        let big = format!("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {{name: a, annotations: {{x: \"{}\"}}}}\n", "x".repeat(300_000));
+        assert!(
+            refused(&big)[0].starts_with("MAN001 manifest: is "),
+            "{:?}",
+            refused(&big)
+        );
+        let mut bomb = String::from("apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: a}\nx0: &x0 [a,a,a,a,a,a,a,a,a,a]\n");
+        for i in 1..12 {
+            bomb.push_str(&format!(
+                "x{i}: &x{i} [{}]\n",
+                vec![format!("*x{}", i - 1); 10].join(",")
+            ));
+        }
+        assert!(
+            refused(&bomb)[0].starts_with("MAN001 manifest:"),
+            "{:?}",
+            refused(&bomb)
+        );
     }
 }

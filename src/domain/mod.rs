@@ -10,6 +10,7 @@ pub mod service_entry;
 pub mod sidecar;
 pub mod traffic;
 pub mod validation;
+pub mod yaml;
 
 pub use overview::{NamespaceSummary, Overview};
 pub use policy::{

@@ -1,8 +1,10 @@
 //! The mesh-wide outbound traffic policy: its modes, how it is read out of a mesh config, and
 //! the words the command line and the pages use for it.
 
+mod edit;
 mod report;
 
+pub use edit::set_mode_in_mesh_yaml;
 pub use report::{IstiodView, PolicyReport, PolicySource, PolicyState, SourceKind};
 
 use serde::{Deserialize, Serialize};
@@ -127,6 +129,9 @@ pub enum MeshConfigError {
         /// What was expected there.
         expected: String,
     },
+    /// The policy is written in a form mesh-egress does not edit without changing more.
+    #[error("{0}")]
+    NotEditable(String),
 }
 
 /// Reads the policy out of a mesh config document (the `mesh` key of Istio's ConfigMap).
@@ -134,8 +139,8 @@ pub fn setting_from_mesh_yaml(document: &str) -> Result<PolicySetting, MeshConfi
     if document.trim().is_empty() {
         return Ok(PolicySetting::NotSet);
     }
-    let value: serde_json::Value =
-        serde_yaml::from_str(document).map_err(|e| MeshConfigError::Unreadable(e.to_string()))?;
+    let value =
+        super::yaml::document(document).map_err(|e| MeshConfigError::Unreadable(e.to_string()))?;
     setting_from_mesh_config(&value)
 }
 
@@ -171,42 +176,6 @@ pub fn setting_from_mesh_config(
             expected: "a mapping".into(),
         }),
     }
-}
-
-/// Writes `mode` into a mesh config document, keeping every other key and its order. Only
-/// `outboundTrafficPolicy.mode` changes; other fields of `outboundTrafficPolicy` stay too.
-pub fn set_mode_in_mesh_yaml(
-    document: &str,
-    mode: &OutboundPolicyMode,
-) -> Result<String, MeshConfigError> {
-    let mut root: serde_yaml::Value = if document.trim().is_empty() {
-        serde_yaml::Value::Mapping(Default::default())
-    } else {
-        serde_yaml::from_str(document).map_err(|e| MeshConfigError::Unreadable(e.to_string()))?
-    };
-    if root.is_null() {
-        root = serde_yaml::Value::Mapping(Default::default());
-    }
-    let Some(map) = root.as_mapping_mut() else {
-        return Err(MeshConfigError::WrongShape {
-            field: "meshConfig".into(),
-            expected: "a mapping".into(),
-        });
-    };
-    let policy = map
-        .entry("outboundTrafficPolicy".into())
-        .or_insert_with(|| serde_yaml::Value::Mapping(Default::default()));
-    if policy.is_null() {
-        *policy = serde_yaml::Value::Mapping(Default::default());
-    }
-    let Some(policy) = policy.as_mapping_mut() else {
-        return Err(MeshConfigError::WrongShape {
-            field: "outboundTrafficPolicy".into(),
-            expected: "a mapping".into(),
-        });
-    };
-    policy.insert("mode".into(), mode.as_istio().into());
-    serde_yaml::to_string(&root).map_err(|e| MeshConfigError::Unreadable(e.to_string()))
 }
 
 /// What the user asks for when switching: restricted (REGISTRY_ONLY) or allowed (ALLOW_ANY).
@@ -310,8 +279,8 @@ trustDomain: cluster.local
             setting_from_mesh_yaml(&updated).expect("parses"),
             PolicySetting::Explicit(OutboundPolicyMode::RegistryOnly)
         );
-        let before: serde_json::Value = serde_yaml::from_str(HELM_MESH).expect("yaml");
-        let mut after: serde_json::Value = serde_yaml::from_str(&updated).expect("yaml");
+        let before = crate::domain::yaml::document(HELM_MESH).expect("yaml");
+        let mut after = crate::domain::yaml::document(&updated).expect("yaml");
         after
             .as_object_mut()
             .expect("map")
