@@ -129,31 +129,22 @@ pub fn service_entry_for_create(
         ));
     }
     let mut object = objects.remove(0);
-    let kind = object
-        .get("kind")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if kind != "ServiceEntry" {
-        return Err(refuse(
-            "MAN002",
-            "kind",
-            format!("must be ServiceEntry, not {kind:?}"),
-        ));
-    }
-    let api_version = object
-        .get("apiVersion")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if !api_version
+    let field = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or_default();
+    let (kind, api_version) = (field("kind"), field("apiVersion"));
+    let networking_version = api_version
         .strip_prefix(NETWORKING_GROUP)
         .and_then(|rest| rest.strip_prefix('/'))
-        .is_some_and(|version| !version.is_empty() && !version.contains('/'))
-    {
-        return Err(refuse(
-            "MAN003",
-            "apiVersion",
-            format!("must be {NETWORKING_GROUP}/<version> (such as {SERVICE_ENTRY_API_VERSION}), not {api_version:?}"),
-        ));
+        .is_some_and(|version| !version.is_empty() && !version.contains('/'));
+    if kind != "ServiceEntry" {
+        let reason = format!("must be ServiceEntry, not {kind:?}");
+        return Err(refuse("MAN002", "kind", reason));
+    }
+    if !networking_version {
+        let reason = format!(
+            "must be {NETWORKING_GROUP}/<version> (such as {SERVICE_ENTRY_API_VERSION}), not \
+             {api_version:?}"
+        );
+        return Err(refuse("MAN003", "apiVersion", reason));
     }
     let given = object
         .get("metadata")
