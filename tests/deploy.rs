@@ -120,7 +120,7 @@ async fn the_service_account_can_do_what_the_dashboard_does_and_no_more() {
     sa.service_entry(&ns.name, "httpbin.org")
         .await
         .expect("get");
-    sa.delete_service_entry(&ns.name, "httpbin.org")
+    sa.delete_service_entry(&ns.name, "httpbin.org", None)
         .await
         .expect("delete");
     sa.undo_delete(&ns.name, "httpbin.org").await.expect("undo");

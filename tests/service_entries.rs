@@ -45,7 +45,7 @@ async fn create_delete_and_undo_restore_the_object_exactly() {
     assert_eq!(listed[0].ports[0].label(), "80/http (HTTP)");
 
     let deleted = cluster
-        .delete_service_entry(&ns.name, "httpbin.org")
+        .delete_service_entry(&ns.name, "httpbin.org", None)
         .await
         .expect("delete");
     assert_eq!(deleted.hosts, vec!["httpbin.org", "www.httpbin.org"]);
@@ -163,4 +163,116 @@ async fn a_form_with_a_bad_port_line_is_refused_and_nothing_is_written() {
     assert_eq!(answer.status.as_u16(), 422, "{}", answer.body);
     assert!(answer.body.contains("line 2"), "{}", answer.body);
     assert!(get(&ns, "half").await.is_none(), "nothing was written");
+}
+
+/// Patches a ServiceEntry as kubectl would (another user's edit).
+async fn edit_behind_the_users_back(ns: &TestNamespace, name: &str) {
+    use kube::api::{Patch, PatchParams};
+    Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &service_entry_resource())
+        .patch(
+            name,
+            &PatchParams::default(),
+            &Patch::Merge(serde_json::json!({"spec": {"resolution": "NONE"}})),
+        )
+        .await
+        .expect("patch");
+}
+
+#[tokio::test]
+async fn a_delete_of_a_version_changed_since_it_was_seen_deletes_nothing() {
+    let ns = TestNamespace::new("se-seen").await;
+    let cluster = ns.cluster().await;
+    ns.create_service_entry("httpbin.org", httpbin_spec()).await;
+    let actor = common::local_actor(&cluster);
+    let seen = |views: Vec<mesh_egress::domain::service_entry::ServiceEntryView>| {
+        views[0]
+            .seen
+            .clone()
+            .expect("a listed entry carries its version")
+    };
+    let old = seen(
+        mesh_egress::service::list_service_entries(&actor, &ns.name)
+            .await
+            .expect("list"),
+    );
+
+    // Someone edits it between the page's list and the click on Delete.
+    edit_behind_the_users_back(&ns, "httpbin.org").await;
+    let refused = mesh_egress::service::delete_service_entry(
+        &actor,
+        &ns.name,
+        "httpbin.org",
+        Some(old.clone()),
+    )
+    .await
+    .expect_err("changed since");
+    assert!(
+        matches!(&refused, mesh_egress::error::AppError::Conflict { message } if message.contains("changed since you saw it")),
+        "{refused:?}"
+    );
+    let kept = get(&ns, "httpbin.org").await.expect("nothing was deleted");
+    assert_eq!(kept.data["spec"]["resolution"], "NONE");
+
+    // Deleted and created again under the same name: another object, also left alone.
+    ns.delete_service_entry("httpbin.org").await;
+    ns.create_service_entry("httpbin.org", httpbin_spec()).await;
+    let current = get(&ns, "httpbin.org").await.expect("re-created");
+    let same_version = mesh_egress::domain::service_entry::Seen {
+        uid: old.uid.clone(),
+        resource_version: current.metadata.resource_version.clone().expect("rv"),
+        generation: current.metadata.generation,
+    };
+    assert!(mesh_egress::service::delete_service_entry(
+        &actor,
+        &ns.name,
+        "httpbin.org",
+        Some(same_version)
+    )
+    .await
+    .is_err());
+    assert!(
+        get(&ns, "httpbin.org").await.is_some(),
+        "the new object stays"
+    );
+
+    // The version the user sees now is deleted.
+    // (istiod may have written its status since: that moves the resourceVersion only.)
+    let now = mesh_egress::domain::service_entry::Seen {
+        uid: current.metadata.uid.clone().expect("uid"),
+        resource_version: current.metadata.resource_version.clone().expect("rv"),
+        generation: current.metadata.generation,
+    };
+    mesh_egress::service::delete_service_entry(&actor, &ns.name, "httpbin.org", Some(now))
+        .await
+        .expect("deleted");
+    assert!(get(&ns, "httpbin.org").await.is_none());
+}
+
+#[tokio::test]
+async fn namespaces_and_names_that_are_not_kubernetes_names_never_reach_the_api() {
+    let ns = TestNamespace::new("se-names").await;
+    ns.create_service_entry("httpbin.org", httpbin_spec()).await;
+    let actor = common::local_actor(&ns.cluster().await);
+    for (namespace, name, field) in [
+        ("../kube-system", "x", "namespace"),
+        (ns.name.as_str(), "httpbin.org/status", "name"),
+        (ns.name.as_str(), "../../namespaces/kube-system", "name"),
+        ("Upper", "x", "namespace"),
+        (ns.name.as_str(), "", "name"),
+    ] {
+        let refused = mesh_egress::service::delete_service_entry(&actor, namespace, name, None)
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(&refused, mesh_egress::error::AppError::Invalid { field: f, .. } if f == field),
+            "{namespace}/{name}: {refused:?}"
+        );
+        assert!(mesh_egress::service::service_entry(&actor, namespace, name)
+            .await
+            .is_err());
+    }
+    assert!(
+        get(&ns, "httpbin.org").await.is_some(),
+        "nothing was deleted"
+    );
 }

@@ -86,7 +86,7 @@ async fn list_create_and_delete_work_on_v1beta1_only_clusters() {
         detail.yaml
     );
     cluster
-        .delete_service_entry("default", "httpbin.org")
+        .delete_service_entry("default", "httpbin.org", None)
         .await
         .expect("delete");
     assert!(cluster

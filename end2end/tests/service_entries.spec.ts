@@ -175,3 +175,24 @@ test("Copy says Copied only when the clipboard took the text", async ({ page }) 
   await expect(page.getByTestId("copy-yaml")).toContainText("Copy failed");
   await expect(page.getByTestId("copy-yaml")).not.toHaveText("Copied");
 });
+
+test("a delete of an entry changed since the page showed it deletes nothing", async ({ browser }) => {
+  // Without WASM the page is not live: it keeps showing the version it was rendered with.
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const ns = randomName("e2e-stale");
+  kubectl("create", "namespace", ns);
+  kubectlApply(httpbin(ns));
+  await page.goto(`/namespaces/${ns}`);
+  await expect(page.getByTestId(`se-row-${ns}-httpbin.org`)).toBeVisible();
+
+  // Another operator changes it with kubectl before the click.
+  kubectl("patch", "serviceentry", "httpbin.org", "-n", ns, "--type", "merge", "-p", '{"spec":{"hosts":["httpbin.org"]}}');
+  await page.getByTestId("delete-confirm-httpbin.org").check();
+  await page.getByTestId("delete-httpbin.org").click();
+  await expect(page.locator("body")).toContainText("changed since you saw it");
+  const kept = getEntry(ns, "httpbin.org");
+  expect(kept.status).toBe(0);
+  expect(kept.spec).toMatchObject({ hosts: ["httpbin.org"] });
+  await context.close();
+});

@@ -5,6 +5,8 @@
 
 use crate::domain::access::{NamespacePermissions, Session};
 use crate::domain::form::ServiceEntryForm;
+#[cfg(feature = "ssr")]
+use crate::domain::service_entry::Seen;
 use crate::domain::service_entry::{ServiceEntryDetail, ServiceEntryView};
 use crate::domain::traffic::{EntryTraffic, NamespaceTraffic, PolicyPreview, TrafficPage};
 #[cfg(feature = "ssr")]
@@ -80,8 +82,20 @@ acting! {
 
 acting! {
     /// Deletes a ServiceEntry; the answer names the hosts pods no longer reach.
-    "delete_service_entry" delete_service_entry(namespace: String, name: String) -> ServiceEntryView
-        = |actor| crate::service::delete_service_entry(&actor, &namespace, &name)
+    "delete_service_entry" delete_service_entry(
+        namespace: String,
+        name: String,
+        uid: Option<String>,
+        resource_version: Option<String>,
+        generation: Option<i64>
+    ) -> ServiceEntryView
+        = |actor| crate::service::delete_service_entry(
+            &actor,
+            &namespace,
+            &name,
+            uid.zip(resource_version)
+                .map(|(uid, resource_version)| Seen { uid, resource_version, generation }),
+        )
 }
 
 acting! {

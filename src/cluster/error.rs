@@ -74,6 +74,11 @@ impl ClusterError {
         Self::new(ErrorKind::Precondition, "", reason)
     }
 
+    /// The object changed since it was read, for `reason`.
+    pub fn conflict(reason: String) -> Self {
+        Self::new(ErrorKind::Conflict, "", reason)
+    }
+
     /// `what` does not exist.
     pub fn not_found(what: String) -> Self {
         Self::new(ErrorKind::NotFound, "", what)

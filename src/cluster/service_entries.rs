@@ -1,10 +1,10 @@
 //! ServiceEntries: a watch-backed cache shared by every request, and create / delete / undo.
 
-use super::{Cluster, ClusterError, FIELD_MANAGER};
-use crate::domain::service_entry::{view_from_spec, ServiceEntryDetail, ServiceEntryView};
+use super::{Cluster, ClusterError, ErrorKind, FIELD_MANAGER};
+use crate::domain::service_entry::{view_from_spec, Seen, ServiceEntryDetail, ServiceEntryView};
 use crate::domain::LiveStatus;
 use futures::StreamExt;
-use kube::api::{Api, DeleteParams, ListParams, PostParams};
+use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
 use kube::core::{ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
@@ -48,6 +48,19 @@ impl ServiceEntryCache {
 }
 
 fn view_of(object: &DynamicObject) -> ServiceEntryView {
+    let mut view = spec_view(object);
+    view.seen = match (&object.metadata.uid, &object.metadata.resource_version) {
+        (Some(uid), Some(resource_version)) => Some(Seen {
+            uid: uid.clone(),
+            resource_version: resource_version.clone(),
+            generation: object.metadata.generation,
+        }),
+        _ => None,
+    };
+    view
+}
+
+fn spec_view(object: &DynamicObject) -> ServiceEntryView {
     let created = object
         .metadata
         .creation_timestamp
@@ -316,18 +329,50 @@ impl Cluster {
         Ok(view_of(&created))
     }
 
-    /// Deletes a ServiceEntry, answering what it was, and keeps what is needed to re-create it exactly (spec, labels,
-    /// annotations) for [`Cluster::undo_delete`].
+    /// Deletes a ServiceEntry, answering what it was, and keeps what is needed to re-create it
+    /// exactly (spec, labels, annotations) for [`Cluster::undo_delete`]. With `seen`, only that
+    /// version is deleted: an object changed (or re-created) since is left alone, and the
+    /// apiserver checks it again at the delete itself (preconditions).
     pub async fn delete_service_entry(
         &self,
         namespace: &str,
         name: &str,
+        seen: Option<&Seen>,
     ) -> Result<ServiceEntryView, ClusterError> {
         let api = self.service_entry_api(namespace).await?;
-        let object = api.get(name).await.map_err(|e| self.err(e))?;
-        api.delete(name, &DeleteParams::default())
-            .await
-            .map_err(|e| self.err(e))?;
+        let changed = || {
+            ClusterError::conflict(format!(
+                "{namespace}/{name} changed since you saw it (edited, or deleted and created \
+                 again): nothing was deleted; reload to see it as it is now"
+            ))
+        };
+        // NB: istiod writes status (allocated addresses) now and then, which moves the
+        // resourceVersion but not the spec: the object read here is checked against what the
+        // user saw, and the delete carries the version read here. A status write in between
+        // is a 409, and the check runs again.
+        let mut attempts = 0;
+        let object = loop {
+            attempts += 1;
+            let object = api.get(name).await.map_err(|e| self.err(e))?;
+            let now = view_of(&object).seen;
+            let params = match (seen, &now) {
+                (Some(seen), Some(now)) if !seen.still(now) => return Err(changed()),
+                (Some(_), Some(now)) => DeleteParams {
+                    preconditions: Some(Preconditions {
+                        uid: Some(now.uid.clone()),
+                        resource_version: Some(now.resource_version.clone()),
+                    }),
+                    ..DeleteParams::default()
+                },
+                _ => DeleteParams::default(),
+            };
+            match api.delete(name, &params).await.map_err(|e| self.err(e)) {
+                Ok(_) => break object,
+                Err(e) if e.kind == ErrorKind::Conflict && attempts < 5 => continue,
+                Err(e) if e.kind == ErrorKind::Conflict => return Err(changed()),
+                Err(e) => return Err(e),
+            }
+        };
         let view = view_of(&object);
         self.recently_deleted
             .lock()

@@ -59,6 +59,32 @@ pub struct ServiceEntryView {
     pub created: Option<String>,
     /// Age when read, as kubectl shows it (`5d`, `3h`).
     pub age: Option<String>,
+    /// The version the view was read at (`uid` and `resourceVersion`): a delete carries it,
+    /// so an object changed since is not deleted.
+    #[serde(default)]
+    pub seen: Option<Seen>,
+}
+
+/// Which version of an object a user saw.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Seen {
+    /// `metadata.uid`: the same name re-created is another object.
+    pub uid: String,
+    /// `metadata.resourceVersion`: any change moves it (istiod's status writes too).
+    pub resource_version: String,
+    /// `metadata.generation`: moves with the spec only, not with status.
+    #[serde(default)]
+    pub generation: Option<i64>,
+}
+
+impl Seen {
+    /// Whether `now` is the object the user saw, with the spec the user saw: the same uid, and
+    /// the same resourceVersion or (when only istiod's status moved it) the same generation.
+    pub fn still(&self, now: &Seen) -> bool {
+        self.uid == now.uid
+            && (self.resource_version == now.resource_version
+                || (self.generation.is_some() && self.generation == now.generation))
+    }
 }
 
 impl ServiceEntryView {
@@ -139,6 +165,7 @@ pub fn view_from_spec(
             .unwrap_or(0),
         created,
         age,
+        seen: None,
     }
 }
 

@@ -57,6 +57,12 @@ pub fn NamespacePage() -> impl IntoView {
             <ActionForm action=delete attr:class="inline-delete">
                 <input type="hidden" name="namespace" value=entry.namespace.clone() />
                 <input type="hidden" name="name" value=entry.name.clone() />
+                // The version shown: an entry changed since is not deleted.
+                {entry.seen.clone().map(|seen| view! {
+                    <input type="hidden" name="uid" value=seen.uid />
+                    <input type="hidden" name="resource_version" value=seen.resource_version />
+                    {seen.generation.map(|g| view! { <input type="hidden" name="generation" value=g.to_string() /> })}
+                })}
                 <label class="confirm small" title=confirm.clone()>
                     <input type="checkbox" required data-testid=format!("delete-confirm-{}", entry.name) />
                     {confirm.clone()}

@@ -1,12 +1,11 @@
 //! External services (ServiceEntries): list, read, create, delete, undo.
 
-use super::Actor;
-use super::Answer;
+use super::{checked_key, Actor, Answer};
 use crate::cluster::{Change, Changed};
 use crate::domain::access::{Action, NamespacePermissions};
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::manifest::service_entry_for_create;
-use crate::domain::service_entry::{ServiceEntryDetail, ServiceEntryView};
+use crate::domain::service_entry::{Seen, ServiceEntryDetail, ServiceEntryView};
 use crate::domain::validation::is_valid;
 use crate::error::AppError;
 
@@ -14,6 +13,9 @@ use crate::error::AppError;
 /// from the shared watch cache, cut to what the actor may see.
 pub async fn list_service_entries(actor: &Actor, namespace: &str) -> Answer<Vec<ServiceEntryView>> {
     let namespace = namespace.trim();
+    if !namespace.is_empty() {
+        checked_key(namespace, None)?;
+    }
     if !namespace.is_empty() && actor.shared {
         let action = Action::ListServiceEntries {
             namespace: namespace.to_string(),
@@ -40,6 +42,7 @@ pub async fn service_entry(
     namespace: &str,
     name: &str,
 ) -> Answer<ServiceEntryDetail> {
+    checked_key(namespace, Some(name))?;
     actor.mapped(actor.cluster.service_entry(namespace, name).await)
 }
 
@@ -80,14 +83,22 @@ pub async fn delete_service_entry(
     actor: &Actor,
     namespace: &str,
     name: &str,
+    seen: Option<Seen>,
 ) -> Answer<ServiceEntryView> {
-    let deleted = actor.mapped(actor.cluster.delete_service_entry(namespace, name).await)?;
+    checked_key(namespace, Some(name))?;
+    let deleted = actor.mapped(
+        actor
+            .cluster
+            .delete_service_entry(namespace, name, seen.as_ref())
+            .await,
+    )?;
     audit(actor, namespace, name, EntryChange::Deleted, &deleted.hosts).await;
     Ok(deleted)
 }
 
 /// Re-creates a ServiceEntry this server deleted, exactly as it was.
 pub async fn undo_delete(actor: &Actor, namespace: &str, name: &str) -> Answer<ServiceEntryView> {
+    checked_key(namespace, Some(name))?;
     let view = actor.mapped(actor.cluster.undo_delete(namespace, name).await)?;
     audit(actor, namespace, name, EntryChange::Restored, &view.hosts).await;
     Ok(view)
@@ -95,6 +106,7 @@ pub async fn undo_delete(actor: &Actor, namespace: &str, name: &str) -> Answer<S
 
 /// What the actor may do with ServiceEntries in `namespace`.
 pub async fn namespace_access(actor: &Actor, namespace: &str) -> Answer<NamespacePermissions> {
+    checked_key(namespace, None)?;
     let namespace = namespace.to_string();
     let create = Action::CreateServiceEntries {
         namespace: namespace.clone(),

@@ -111,6 +111,31 @@ impl Services {
     }
 }
 
+/// Checks a namespace (and a name) from a request before it reaches an API URL: a namespace is
+/// a DNS-1123 label, a name a DNS-1123 subdomain. Nothing is sent for anything else.
+pub fn checked_key(namespace: &str, name: Option<&str>) -> Result<(), AppError> {
+    use crate::domain::validation::{is_dns1123_subdomain, is_k8s_label};
+    if !is_k8s_label(namespace) {
+        return Err(AppError::Invalid {
+            field: "namespace".into(),
+            reason: format!(
+                "{namespace:?} is not a namespace name: at most 63 lowercase letters, digits \
+                 and '-', starting and ending with a letter or digit"
+            ),
+        });
+    }
+    match name {
+        Some(name) if !is_dns1123_subdomain(name) => Err(AppError::Invalid {
+            field: "name".into(),
+            reason: format!(
+                "{name:?} is not an object name: at most 253 lowercase letters, digits, '-' \
+                 and '.'"
+            ),
+        }),
+        _ => Ok(()),
+    }
+}
+
 fn count_failures<T>(metrics: &Metrics, result: Result<T, ClusterError>) -> Result<T, AppError> {
     result.map_err(|e| {
         tracing::warn!(error = %e, "cluster request failed");

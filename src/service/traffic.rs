@@ -224,6 +224,7 @@ pub async fn entry_traffic(
     name: &str,
     window: Window,
 ) -> Answer<EntryTraffic> {
+    // NB: service_entry checks the namespace and name.
     let entry = super::service_entry(actor, namespace, name).await?;
     let report = traffic(actor, window).await?;
     let destinations: Vec<Destination> = report
@@ -250,6 +251,9 @@ pub async fn namespace_traffic(
     namespace: &str,
     window: Window,
 ) -> Answer<NamespaceTraffic> {
+    if !namespace.is_empty() {
+        super::checked_key(namespace, None)?;
+    }
     let report = traffic(actor, window).await?;
     let mut calls = BTreeMap::new();
     for d in &report.destinations {

@@ -35,6 +35,7 @@ fn entry(ns: &str, name: &str, hosts: &[&str], export_to: &[&str]) -> ServiceEnt
         endpoints: 0,
         created: None,
         age: None,
+        seen: None,
     }
 }
 

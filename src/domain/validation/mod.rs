@@ -21,7 +21,9 @@ mod sidecar;
 mod tests;
 
 pub use kinds::{Location, Protocol, Resolution, SidecarMode, LOCATIONS, PROTOCOLS, RESOLUTIONS};
-pub use names::{is_dns1123_label, is_dns1123_subdomain, validate_fqdn, validate_wildcard_domain};
+pub use names::{
+    is_dns1123_label, is_dns1123_subdomain, is_k8s_label, validate_fqdn, validate_wildcard_domain,
+};
 pub use service_entry::validate_service_entry;
 pub use sidecar::validate_sidecar;
 

@@ -40,7 +40,7 @@ pub fn is_dns1123_subdomain(value: &str) -> bool {
 }
 
 /// A lowercase RFC 1123 label, as Kubernetes requires of namespace names.
-pub(super) fn is_k8s_label(value: &str) -> bool {
+pub fn is_k8s_label(value: &str) -> bool {
     is_dns1123_label(value)
         && value
             .bytes()
