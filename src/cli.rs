@@ -272,6 +272,10 @@ pub struct ServeArgs {
     /// With --auth proxy: the header naming the user.
     #[arg(long, default_value = "X-Forwarded-User")]
     pub proxy_user_header: String,
+    /// A host name the server also answers to (besides loopback names and the bind address),
+    /// such as its Ingress name; repeatable. Requests for any other `Host` get 421.
+    #[arg(long)]
+    pub public_host: Vec<String>,
     /// With --auth proxy: the header with the user's groups, comma-separated.
     #[arg(long, default_value = "X-Forwarded-Groups")]
     pub proxy_groups_header: String,

@@ -87,12 +87,12 @@ async fn serve(
         None => tracing::info!("no --prometheus (or PROMETHEUS_URL): traffic is not shown"),
     }
     let traffic = mesh_egress::service::Traffic::new(prometheus, mesh_egress::service::FIRST_WAIT);
-    let app = mesh_egress::server::router_with(
-        leptos_options,
-        Arc::new(cluster),
-        Arc::new(auth),
+    let serving = mesh_egress::server::Serving {
+        auth: Arc::new(auth),
         traffic,
-    );
+        hosts: mesh_egress::server::HostPolicy::new(Some(addr.ip()), &args.public_host),
+    };
+    let app = mesh_egress::server::router_with(leptos_options, Arc::new(cluster), serving);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -23,7 +23,10 @@ async fn router_for(kubeconfig: std::path::PathBuf) -> axum::Router {
 async fn get(router: &axum::Router, path: &str) -> (StatusCode, String) {
     let answer = common::send(
         router,
-        Request::get(path).body(Body::empty()).expect("request"),
+        Request::get(path)
+            .header("host", "127.0.0.1:3000")
+            .body(Body::empty())
+            .expect("request"),
     )
     .await;
     (answer.status, answer.body)
@@ -195,7 +198,10 @@ async fn pages_carry_a_nonce_csp_and_the_security_headers() {
     let router = router_for(kubeconfig()).await;
     let answer = common::send(
         &router,
-        Request::get("/").body(Body::empty()).expect("request"),
+        Request::get("/")
+            .header("host", "127.0.0.1:3000")
+            .body(Body::empty())
+            .expect("request"),
     )
     .await;
     let headers = answer.headers;
@@ -283,4 +289,112 @@ async fn refusals_carry_their_status_on_every_path() {
         "{}",
         bad_manifest.body
     );
+}
+
+/// A request as a browser sends it, for `host`.
+fn for_host(method: &str, path: &str, host: &str, form: &str) -> Request<Body> {
+    Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", host)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "application/json")
+        .body(Body::from(form.to_string()))
+        .expect("request")
+}
+
+#[tokio::test]
+async fn a_rebound_host_name_gets_421_and_changes_nothing() {
+    // A page at http://rebind.example:3000 whose name now resolves to 127.0.0.1 is
+    // same-origin from its own point of view: the CSRF check passes, the Host check does not.
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::{Api, PostParams};
+    let ns = common::TestNamespace::new("rebind").await;
+    Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(serde_json::json!({
+                "metadata": {"name": "istio"},
+                "data": {"mesh": "trustDomain: cluster.local\n"}
+            }))
+            .expect("ConfigMap"),
+        )
+        .await
+        .expect("create");
+    let cluster = ns.cluster().await;
+    let before = cluster.policy_report(None).await.expect("report").setting();
+    let router =
+        mesh_egress::server::router(common::leptos_options(), Arc::new(Ok(cluster.clone())));
+    for host in [
+        "rebind.example:3000",
+        "rebind.example",
+        "127.0.0.1.nip.io:3000",
+        "[::2]:3000",
+    ] {
+        let page = common::send(&router, for_host("GET", "/", host, "")).await;
+        assert_eq!(page.status, StatusCode::MISDIRECTED_REQUEST, "{host}");
+        assert!(!page.body.contains("mesh-egress</a>"), "{host}: no page");
+        let switch = common::send(
+            &router,
+            for_host(
+                "POST",
+                "/api/set_outbound_policy",
+                host,
+                "mode=REGISTRY_ONLY",
+            ),
+        )
+        .await;
+        assert_eq!(switch.status, StatusCode::MISDIRECTED_REQUEST, "{host}");
+    }
+    assert_eq!(
+        cluster.policy_report(None).await.expect("report").setting(),
+        before,
+        "nothing changed"
+    );
+    // Loopback names and addresses are answered; probes answer any host.
+    for host in [
+        "127.0.0.1:3000",
+        "localhost:3000",
+        "[::1]:3000",
+        "LOCALHOST",
+    ] {
+        let page = common::send(&router, for_host("GET", "/", host, "")).await;
+        assert_eq!(page.status, StatusCode::OK, "{host}");
+    }
+    let probe = common::send(&router, for_host("GET", "/healthz", "10.244.0.7:8080", "")).await;
+    assert_eq!(probe.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn public_host_names_are_answered_too() {
+    let cluster = Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig()),
+        ..Default::default()
+    })
+    .await
+    .expect("connect");
+    let serving = mesh_egress::server::Serving {
+        auth: Arc::new(mesh_egress::auth::AuthMode::Local),
+        traffic: mesh_egress::service::Traffic::default(),
+        hosts: mesh_egress::server::HostPolicy::new(
+            Some("10.1.2.3".parse().expect("ip")),
+            &["mesh-egress.example.com".to_string()],
+        ),
+    };
+    let router =
+        mesh_egress::server::router_with(common::leptos_options(), Arc::new(Ok(cluster)), serving);
+    for (host, status) in [
+        ("mesh-egress.example.com", StatusCode::OK),
+        ("Mesh-Egress.Example.com.:443", StatusCode::OK),
+        ("10.1.2.3:8080", StatusCode::OK),
+        ("other.example.com", StatusCode::MISDIRECTED_REQUEST),
+    ] {
+        assert_eq!(
+            common::send(&router, for_host("GET", "/", host, ""))
+                .await
+                .status,
+            status,
+            "{host}"
+        );
+    }
 }

@@ -568,11 +568,15 @@ async fn pages_render_with_a_notice_when_prometheus_is_down_slow_or_failing() {
             timeout: Duration::from_secs(10),
         })
         .expect("client");
+        let serving = mesh_egress::server::Serving {
+            auth: Arc::new(AuthMode::Local),
+            traffic: Traffic::new(Some(prometheus), mesh_egress::service::FIRST_WAIT),
+            hosts: mesh_egress::server::HostPolicy::default(),
+        };
         let router = mesh_egress::server::router_with(
             common::leptos_options(),
             Arc::new(Ok(cluster.clone())),
-            Arc::new(AuthMode::Local),
-            Traffic::new(Some(prometheus), mesh_egress::service::FIRST_WAIT),
+            serving,
         );
         for path in ["/", "/traffic", "/namespaces/smm-demo", "/services"] {
             let start = Instant::now();
