@@ -276,6 +276,10 @@ pub struct ServeArgs {
     /// such as its Ingress name; repeatable. Requests for any other `Host` get 421.
     #[arg(long)]
     pub public_host: Vec<String>,
+    /// How many pages may be live (server-sent events) at once; more get 503 and no live
+    /// updates.
+    #[arg(long, default_value_t = crate::server::MAX_LIVE_CONNECTIONS)]
+    pub max_live_connections: usize,
     /// With --auth proxy: the header with the user's groups, comma-separated.
     #[arg(long, default_value = "X-Forwarded-Groups")]
     pub proxy_groups_header: String,

@@ -87,6 +87,12 @@ pub enum AppError {
         /// The API server's own message.
         message: String,
     },
+    /// This server is at a limit it keeps (live connections): try again later.
+    #[error("busy: {message}")]
+    Busy {
+        /// Which limit.
+        message: String,
+    },
     /// The request itself failed between browser and server.
     #[error("request failed: {message}")]
     Request {
@@ -107,7 +113,7 @@ impl AppError {
             Self::Conflict { .. } | Self::Precondition { .. } => 409,
             Self::Internal { .. } => 500,
             Self::Malformed { .. } => 502,
-            Self::NoCluster { .. } | Self::Unreachable { .. } => 503,
+            Self::NoCluster { .. } | Self::Unreachable { .. } | Self::Busy { .. } => 503,
             Self::Cluster { .. } => 502,
             Self::Request { .. } => 400,
         }

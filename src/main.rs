@@ -91,16 +91,20 @@ async fn serve(
         auth: Arc::new(auth),
         traffic,
         hosts: mesh_egress::server::HostPolicy::new(Some(addr.ip()), &args.public_host),
+        live_connections: args.max_live_connections,
     };
     let app = mesh_egress::server::router_with(leptos_options, Arc::new(cluster), serving);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     tracing::info!("listening on http://{addr}");
-    axum::serve(listener, app.into_make_service())
-        .with_graceful_shutdown(mesh_egress::server::shutdown_signal())
-        .await
-        .context("serving")?;
+    mesh_egress::listen::serve(
+        listener,
+        app,
+        mesh_egress::listen::Limits::default(),
+        mesh_egress::server::shutdown_signal(),
+    )
+    .await;
     Ok(std::process::ExitCode::SUCCESS)
 }
 

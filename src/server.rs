@@ -40,6 +40,7 @@ pub fn router_with_auth(
         auth,
         traffic: Traffic::default(),
         hosts: HostPolicy::default(),
+        live_connections: MAX_LIVE_CONNECTIONS,
     };
     router_with(leptos_options, cluster, serving)
 }
@@ -53,7 +54,12 @@ pub struct Serving {
     pub traffic: Traffic,
     /// The `Host` names answered.
     pub hosts: HostPolicy,
+    /// Live pages (event streams) served at once; more get 503.
+    pub live_connections: usize,
 }
+
+/// Live pages served at once by default.
+pub const MAX_LIVE_CONNECTIONS: usize = 256;
 
 /// The host names the server answers to: loopback names, its bind address, and the names given
 /// with `--public-host`. Any other `Host` (a DNS name rebound to 127.0.0.1 by a page the
@@ -137,8 +143,10 @@ pub fn router_with(
         auth,
         traffic,
         hosts,
+        live_connections,
     } = serving;
     let hosts = Arc::new(hosts);
+    let live_permits = Arc::new(tokio::sync::Semaphore::new(live_connections));
     let metrics = Arc::new(Metrics::default());
     traffic.warm();
     let services = Arc::new(Services::new(
@@ -166,8 +174,14 @@ pub fn router_with(
     let ready_source = live.clone();
     let metrics_source = live.clone();
     let exposition = metrics.clone();
+    // The live stream stays open as long as the page: the only route without a time limit.
+    let live_stream = Router::new().route(
+        "/api/events",
+        get(move |caller: crate::auth::Caller| {
+            events(live.clone(), live_permits.clone(), live_connections, caller)
+        }),
+    );
     Router::new()
-        .route("/api/events", get(move || events(live.clone())))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(move || readyz(ready_source.clone())))
         .route(
@@ -186,10 +200,15 @@ pub fn router_with(
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            crate::listen::REQUEST_TIMEOUT,
+        ))
+        .merge(live_stream)
         .route_layer(axum::middleware::from_fn(move |matched, request, next| {
             track(metrics.clone(), matched, request, next)
         }))
-        .fallback(leptos_axum::file_and_error_handler(shell))
         .layer(Extension(auth))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(refuse_cross_origin_writes))
@@ -395,13 +414,40 @@ enum LiveSource {
 }
 
 /// Server-sent events: the live status now, then at every change. Pages reload their data
-/// when `generation` moves and say so when `connected` is false.
-async fn events(source: LiveSource) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
+/// when `generation` moves and say so when `connected` is false. In shared mode only for
+/// someone signed in; at most `limit` at once (each holds a permit while it is open).
+async fn events(
+    source: LiveSource,
+    permits: Arc<tokio::sync::Semaphore>,
+    limit: usize,
+    caller: crate::auth::Caller,
+) -> Response {
+    if let crate::auth::Caller::Anonymous { why } = caller {
+        let error = crate::error::AppError::Unauthenticated { message: why };
+        return (StatusCode::UNAUTHORIZED, axum::Json(error)).into_response();
+    }
+    let Ok(permit) = permits.try_acquire_owned() else {
+        tracing::warn!(limit, "live connection refused: the limit is reached");
+        let error = crate::error::AppError::Busy {
+            message: format!(
+                "{limit} pages are already live: this one is not (reload later for live updates)"
+            ),
+        };
+        return (StatusCode::SERVICE_UNAVAILABLE, axum::Json(error)).into_response();
+    };
+    live_stream(source, permit).into_response()
+}
+
+fn live_stream(
+    source: LiveSource,
+    permit: tokio::sync::OwnedSemaphorePermit,
+) -> Sse<impl futures::Stream<Item = Result<Event, Infallible>>> {
     let event = |status: &LiveStatus| {
         Event::default()
             .json_data(status)
             .unwrap_or_else(|_| Event::default().data("{}"))
     };
+    let permit = Arc::new(permit);
     let stream = futures::stream::unfold((source, true), move |(source, first)| async move {
         match source {
             LiveSource::Cache(mut receiver) => {
@@ -423,6 +469,11 @@ async fn events(source: LiveSource) -> Sse<impl futures::Stream<Item = Result<Ev
                 Some((Ok(event(&status)), (LiveSource::NoCluster(error), false)))
             }
         }
+    });
+    // NB: the permit lives as long as the stream, and is released when the page goes away.
+    let stream = futures::StreamExt::map(stream, move |event| {
+        let _held = &permit;
+        event
     });
     Sse::new(stream).keep_alive(KeepAlive::default())
 }

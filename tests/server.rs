@@ -369,6 +369,7 @@ async fn a_rebound_host_name_gets_421_and_changes_nothing() {
 async fn public_host_names_are_answered_too() {
     let cluster = Cluster::connect(&ConnectOptions {
         kubeconfig: Some(kubeconfig()),
+        istio_namespace: "istio-system".into(),
         ..Default::default()
     })
     .await
@@ -380,6 +381,7 @@ async fn public_host_names_are_answered_too() {
             Some("10.1.2.3".parse().expect("ip")),
             &["mesh-egress.example.com".to_string()],
         ),
+        live_connections: mesh_egress::server::MAX_LIVE_CONNECTIONS,
     };
     let router =
         mesh_egress::server::router_with(common::leptos_options(), Arc::new(Ok(cluster)), serving);
@@ -389,12 +391,152 @@ async fn public_host_names_are_answered_too() {
         ("10.1.2.3:8080", StatusCode::OK),
         ("other.example.com", StatusCode::MISDIRECTED_REQUEST),
     ] {
-        assert_eq!(
-            common::send(&router, for_host("GET", "/", host, ""))
-                .await
-                .status,
-            status,
-            "{host}"
-        );
+        let answer = common::send(&router, for_host("GET", "/", host, "")).await;
+        assert_eq!(answer.status, status, "{host}: {}", answer.body);
     }
+}
+
+async fn open_events(router: &axum::Router, cookie: Option<&str>) -> axum::response::Response {
+    use tower::ServiceExt;
+    let mut request = Request::get("/api/events").header("host", "127.0.0.1:3000");
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    router
+        .clone()
+        .oneshot(request.body(Body::empty()).expect("request"))
+        .await
+        .expect("response")
+}
+
+#[tokio::test]
+async fn live_connections_are_capped_and_a_closed_one_frees_its_place() {
+    let cluster = Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig()),
+        ..Default::default()
+    })
+    .await
+    .expect("connect");
+    let serving = mesh_egress::server::Serving {
+        auth: Arc::new(mesh_egress::auth::AuthMode::Local),
+        traffic: mesh_egress::service::Traffic::default(),
+        hosts: mesh_egress::server::HostPolicy::default(),
+        live_connections: 2,
+    };
+    let router =
+        mesh_egress::server::router_with(common::leptos_options(), Arc::new(Ok(cluster)), serving);
+    let first = open_events(&router, None).await;
+    let second = open_events(&router, None).await;
+    assert_eq!(
+        (first.status(), second.status()),
+        (StatusCode::OK, StatusCode::OK)
+    );
+    let third = open_events(&router, None).await;
+    assert_eq!(third.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = axum::body::to_bytes(third.into_body(), 1 << 16)
+        .await
+        .expect("body");
+    assert!(String::from_utf8_lossy(&body).contains("2 pages are already live"));
+    drop(first);
+    let again = open_events(&router, None).await;
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "a closed page gives its place back"
+    );
+    drop(second);
+}
+
+#[tokio::test]
+async fn in_shared_mode_the_live_stream_needs_someone_signed_in() {
+    let cluster = Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig()),
+        ..Default::default()
+    })
+    .await
+    .expect("connect");
+    let router = mesh_egress::server::router_with_auth(
+        common::leptos_options(),
+        Arc::new(Ok(cluster)),
+        Arc::new(mesh_egress::auth::AuthMode::Token {
+            sessions: mesh_egress::auth::SessionKeys::random(),
+            secure_cookies: false,
+        }),
+    );
+    let anonymous = open_events(&router, None).await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    let forged = open_events(&router, Some("mesh_egress_session=forged")).await;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_slow_loris_connection_is_closed_and_shutdown_drains_in_bounded_time() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let cluster = Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig()),
+        ..Default::default()
+    })
+    .await
+    .expect("connect");
+    let router = mesh_egress::server::router(common::leptos_options(), Arc::new(Ok(cluster)));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let limits = mesh_egress::listen::Limits {
+        header_read: Duration::from_secs(1),
+        drain: Duration::from_secs(1),
+    };
+    let server = tokio::spawn(mesh_egress::listen::serve(
+        listener,
+        router,
+        limits,
+        async {
+            let _ = stopped.await;
+        },
+    ));
+
+    // Headers that never end: the server hangs up instead of holding the connection.
+    let mut loris = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    loris
+        .write_all(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: 1\r\n")
+        .await
+        .expect("write");
+    let mut buf = [0u8; 1024];
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match loris.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(_) => continue, // a 408 before closing is fine
+            }
+        }
+    })
+    .await;
+    assert!(
+        closed.is_ok(),
+        "the slow connection was still open after 10 s"
+    );
+
+    // A whole request is answered.
+    let mut client = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    client
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let mut answer = String::new();
+    client.read_to_string(&mut answer).await.expect("read");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    // A live page open at shutdown does not hold the server for longer than the drain time.
+    let mut live = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    live.write_all(b"GET /api/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .await
+        .expect("write");
+    let _ = live.read(&mut buf).await;
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("shut down within the drain time")
+        .expect("server task");
 }

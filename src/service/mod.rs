@@ -111,6 +111,9 @@ impl Services {
     }
 }
 
+/// Access reviews one request may have in flight at once.
+const ACCESS_REVIEWS_IN_FLIGHT: usize = 8;
+
 /// Checks a namespace (and a name) from a request before it reaches an API URL: a namespace is
 /// a DNS-1123 label, a name a DNS-1123 subdomain. Nothing is sent for anything else.
 pub fn checked_key(namespace: &str, name: Option<&str>) -> Result<(), AppError> {
@@ -171,8 +174,15 @@ impl Actor {
                 .await
                 .map(|access| access.allowed().then_some(namespace))
         });
+        // At most a few reviews in flight per request: a cluster with hundreds of namespaces
+        // is asked in turn, not all at once.
+        let answers: Vec<_> = futures::StreamExt::collect(futures::StreamExt::buffer_unordered(
+            futures::stream::iter(checks),
+            ACCESS_REVIEWS_IN_FLIGHT,
+        ))
+        .await;
         let mut visible = BTreeSet::new();
-        for answer in futures::future::join_all(checks).await {
+        for answer in answers {
             visible.extend(self.mapped(answer)?);
         }
         Ok(visible)
