@@ -280,9 +280,18 @@ pub struct ServeArgs {
     /// updates.
     #[arg(long, default_value_t = crate::server::MAX_LIVE_CONNECTIONS)]
     pub max_live_connections: usize,
-    /// With --auth proxy: the header with the user's groups, comma-separated.
-    #[arg(long, default_value = "X-Forwarded-Groups")]
-    pub proxy_groups_header: String,
+    /// With --auth proxy: the header with the user's groups, comma-separated (such as
+    /// X-Forwarded-Groups). Groups are ignored unless this is given.
+    #[arg(long)]
+    pub proxy_groups_header: Option<String>,
+    /// With --auth proxy: an address or block (CIDR) of the authenticating proxy; repeatable.
+    /// Identity headers from any other peer are ignored (401).
+    #[arg(long)]
+    pub trusted_proxy: Vec<String>,
+    /// With --auth proxy: a file with a secret the proxy sends in X-Mesh-Egress-Proxy-Secret
+    /// (for proxies without a fixed address).
+    #[arg(long)]
+    pub proxy_secret_file: Option<PathBuf>,
 }
 
 /// The `--auth` choices.
@@ -322,10 +331,46 @@ impl ServeArgs {
                     secure_cookies: self.secure_cookies,
                 }
             }
-            AuthArg::Proxy => AuthMode::Proxy {
-                user_header: self.proxy_user_header.to_ascii_lowercase(),
-                groups_header: Some(self.proxy_groups_header.to_ascii_lowercase()),
-            },
+            AuthArg::Proxy => {
+                let trusted_peers = self
+                    .trusted_proxy
+                    .iter()
+                    .map(|c| c.parse().map_err(|e| format!("--trusted-proxy: {e}")))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let secret = match &self.proxy_secret_file {
+                    Some(path) => {
+                        let text = std::fs::read_to_string(path)
+                            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                        let secret = text.trim().to_string();
+                        if secret.len() < 16 {
+                            return Err(format!(
+                                "--proxy-secret-file: {} holds {} characters; use at least 16",
+                                path.display(),
+                                secret.len()
+                            ));
+                        }
+                        Some(secret)
+                    }
+                    None => None,
+                };
+                if trusted_peers.is_empty() && secret.is_none() {
+                    return Err(
+                        "--auth proxy believes identity headers only from the proxy: \
+                                give --trusted-proxy CIDR (its addresses) or \
+                                --proxy-secret-file FILE"
+                            .into(),
+                    );
+                }
+                AuthMode::Proxy(crate::auth::ProxyAuth {
+                    user_header: self.proxy_user_header.to_ascii_lowercase(),
+                    groups_header: self
+                        .proxy_groups_header
+                        .as_ref()
+                        .map(|h| h.to_ascii_lowercase()),
+                    trusted_peers,
+                    secret,
+                })
+            }
         })
     }
 }
