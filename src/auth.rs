@@ -15,6 +15,8 @@ use std::sync::Arc;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "mesh_egress_session";
+/// The session cookie's name when it is Secure.
+pub const SECURE_COOKIE: &str = "__Host-mesh_egress_session";
 /// How long a session lasts.
 pub const SESSION_SECONDS: u64 = 8 * 3600;
 
@@ -144,7 +146,10 @@ impl AuthMode {
     pub fn caller(&self, headers: &HeaderMap, peer: Option<std::net::IpAddr>) -> Caller {
         match self {
             Self::Local => Caller::Local,
-            Self::Token { sessions, .. } => cookie(headers, COOKIE)
+            Self::Token {
+                sessions,
+                secure_cookies,
+            } => cookie(headers, cookie_name(*secure_cookies))
                 .and_then(|value| sessions.open(value, now()))
                 .map(|token| Caller::SignedIn { token })
                 .unwrap_or_else(|| Caller::Anonymous {
@@ -318,12 +323,23 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// The Set-Cookie value for a session (or, with `None`, one that ends it).
 pub fn set_cookie(value: Option<&str>, secure: bool) -> String {
+    let name = cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
     match value {
         Some(value) => format!(
-            "{COOKIE}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}"
+            "{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={SESSION_SECONDS}{secure}"
         ),
-        None => format!("{COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+        None => format!("{name}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+    }
+}
+
+/// The session cookie's name: with `__Host-` when it is Secure, so the browser keeps it to this
+/// exact host over TLS (no Domain, Path=/), out of reach of sibling subdomains.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_COOKIE
+    } else {
+        COOKIE
     }
 }
 
@@ -461,6 +477,37 @@ mod tests {
     fn cookies_are_http_only_and_same_site_strict() {
         let c = set_cookie(Some("abc"), true);
         assert!(c.contains("HttpOnly") && c.contains("SameSite=Strict") && c.contains("Secure"));
+        assert!(
+            c.starts_with("__Host-mesh_egress_session=abc; Path=/;") && !c.contains("Domain"),
+            "{c}"
+        );
+        // A Secure session is read only from its __Host- cookie.
+        let mode = AuthMode::Token {
+            sessions: SessionKeys::random(),
+            secure_cookies: true,
+        };
+        let AuthMode::Token { sessions, .. } = &mode else {
+            unreachable!()
+        };
+        let sealed = sessions.seal("t", now() + 60).expect("seal");
+        let mut plain = HeaderMap::new();
+        plain.insert(
+            "cookie",
+            format!("{COOKIE}={sealed}").parse().expect("header"),
+        );
+        assert!(matches!(
+            mode.caller(&plain, None),
+            Caller::Anonymous { .. }
+        ));
+        let mut host = HeaderMap::new();
+        host.insert(
+            "cookie",
+            format!("{SECURE_COOKIE}={sealed}").parse().expect("header"),
+        );
+        assert_eq!(
+            mode.caller(&host, None),
+            Caller::SignedIn { token: "t".into() }
+        );
         assert!(set_cookie(None, false).contains("Max-Age=0"));
         let mut headers = HeaderMap::new();
         headers.insert(
