@@ -272,6 +272,11 @@ pub struct ServeArgs {
     /// With --auth proxy: the header naming the user.
     #[arg(long, default_value = "X-Forwarded-User")]
     pub proxy_user_header: String,
+    /// Serve /healthz, /readyz and /metrics on this address instead (kubelet and Prometheus):
+    /// the main port then serves only /healthz and the application. In shared mode /readyz and
+    /// /metrics are served nowhere else.
+    #[arg(long)]
+    pub probe_addr: Option<SocketAddr>,
     /// A host name the server also answers to (besides loopback names and the bind address),
     /// such as its Ingress name; repeatable. Requests for any other `Host` get 421.
     #[arg(long)]

@@ -93,7 +93,31 @@ async fn serve(
         hosts: mesh_egress::server::HostPolicy::new(Some(addr.ip()), &args.public_host),
         live_connections: args.max_live_connections,
     };
-    let app = mesh_egress::server::router_with(leptos_options, Arc::new(cluster), serving);
+    let shared = serving.auth.is_shared();
+    let app = match args.probe_addr {
+        Some(probe_addr) => {
+            let routers = mesh_egress::server::routers(leptos_options, Arc::new(cluster), serving);
+            let probe_listener = tokio::net::TcpListener::bind(&probe_addr)
+                .await
+                .with_context(|| format!("cannot listen on {probe_addr} (--probe-addr)"))?;
+            tracing::info!("probes and metrics on http://{probe_addr}");
+            tokio::spawn(mesh_egress::listen::serve(
+                probe_listener,
+                routers.probes,
+                mesh_egress::listen::Limits::default(),
+                mesh_egress::server::shutdown_signal(),
+            ));
+            routers.app
+        }
+        None => {
+            if shared {
+                tracing::warn!(
+                    "shared mode without --probe-addr: /readyz and /metrics are not served"
+                );
+            }
+            mesh_egress::server::router_with(leptos_options, Arc::new(cluster), serving)
+        }
+    };
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -133,12 +133,35 @@ async fn misdirected(hosts: Arc<HostPolicy>, request: Request, next: Next) -> Re
     }
 }
 
-/// The whole HTTP application, served as `serving` says.
+/// The whole HTTP application, served as `serving` says. In local mode the probes
+/// (`/readyz`, `/metrics`) are on the same port; in shared mode they are not (serve them on a
+/// port of their own with [`routers`]), so only signed-in users reach anything but `/healthz`.
 pub fn router_with(
     leptos_options: LeptosOptions,
     cluster: ClusterState,
     serving: Serving,
 ) -> Router {
+    let shared = serving.auth.is_shared();
+    let Routers { app, checks, .. } = routers(leptos_options, cluster, serving);
+    if shared {
+        app
+    } else {
+        app.merge(checks)
+    }
+}
+
+/// The application, and the probes (`/healthz`, `/readyz`, `/metrics`) for a port of their own.
+pub struct Routers {
+    /// Pages, server functions, the live stream, static files (and `/healthz`).
+    pub app: Router,
+    /// `/healthz`, `/readyz` and `/metrics`, for kubelet and Prometheus.
+    pub probes: Router,
+    /// `/readyz` and `/metrics` alone (the app has `/healthz`).
+    checks: Router,
+}
+
+/// The application and its probes, served as `serving` says.
+pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Serving) -> Routers {
     let Serving {
         auth,
         traffic,
@@ -181,8 +204,7 @@ pub fn router_with(
             events(live.clone(), live_permits.clone(), live_connections, caller)
         }),
     );
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
+    let checks = Router::new()
         .route("/readyz", get(move || readyz(ready_source.clone())))
         .route(
             "/metrics",
@@ -195,7 +217,9 @@ pub fn router_with(
                 let text = exposition.render(cached, live.as_ref());
                 async move { ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text) }
             }),
-        )
+        );
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
         .leptos_routes_with_context(&leptos_options, routes, context, {
             let options = leptos_options.clone();
             move || shell(options.clone())
@@ -215,7 +239,13 @@ pub fn router_with(
         .layer(axum::middleware::from_fn(move |request, next| {
             misdirected(hosts.clone(), request, next)
         }))
-        .with_state(leptos_options)
+        .with_state(leptos_options);
+    let probes = checks.clone().route("/healthz", get(|| async { "ok" }));
+    Routers {
+        app,
+        probes,
+        checks,
+    }
 }
 
 /// Whether a request is a cross-origin browser write, judged as Go's

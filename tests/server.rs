@@ -540,3 +540,45 @@ async fn a_slow_loris_connection_is_closed_and_shutdown_drains_in_bounded_time()
         .expect("shut down within the drain time")
         .expect("server task");
 }
+
+#[tokio::test]
+async fn in_shared_mode_probes_and_metrics_are_only_on_their_own_port() {
+    let cluster = Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig()),
+        istio_namespace: "istio-system".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("connect");
+    let serving = || mesh_egress::server::Serving {
+        auth: Arc::new(mesh_egress::auth::AuthMode::Token {
+            sessions: mesh_egress::auth::SessionKeys::random(),
+            secure_cookies: false,
+        }),
+        traffic: mesh_egress::service::Traffic::default(),
+        hosts: mesh_egress::server::HostPolicy::default(),
+        live_connections: mesh_egress::server::MAX_LIVE_CONNECTIONS,
+    };
+    let app = mesh_egress::server::router_with(
+        common::leptos_options(),
+        Arc::new(Ok(cluster.clone())),
+        serving(),
+    );
+    for path in ["/metrics", "/readyz"] {
+        let (status, body) = get(&app, path).await;
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{path} on the main port: {body}"
+        );
+        assert!(!body.contains("mesh_egress_"), "{path}: no metrics");
+    }
+    assert_eq!(get(&app, "/healthz").await.0, StatusCode::OK);
+    let probes =
+        mesh_egress::server::routers(common::leptos_options(), Arc::new(Ok(cluster)), serving())
+            .probes;
+    let (status, body) = get(&probes, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_prometheus_text(&body);
+    assert_eq!(get(&probes, "/healthz").await.0, StatusCode::OK);
+}
