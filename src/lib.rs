@@ -17,6 +17,8 @@ pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod cluster;
 #[cfg(feature = "ssr")]
+pub mod hosts;
+#[cfg(feature = "ssr")]
 pub mod listen;
 #[cfg(feature = "ssr")]
 pub mod metrics;
