@@ -292,7 +292,11 @@ async fn track(
     let route = matched
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "other".to_string());
-    let method = request.method().to_string();
+    // NB: labels stay bounded: routes are the router's templates, methods the standard ones.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m.to_string(),
+        _ => "other".to_string(),
+    };
     let started = Instant::now();
     let response = next.run(request).await;
     metrics.observe_request(

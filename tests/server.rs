@@ -582,3 +582,27 @@ async fn in_shared_mode_probes_and_metrics_are_only_on_their_own_port() {
     assert_prometheus_text(&body);
     assert_eq!(get(&probes, "/healthz").await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn metric_labels_stay_bounded_whatever_clients_send() {
+    let router = router_for(kubeconfig()).await;
+    for i in 0..5 {
+        let method = format!("X-INVENTED-{i}");
+        let request = Request::builder()
+            .method(method.as_str())
+            .uri(if i % 2 == 0 {
+                "/healthz".to_string()
+            } else {
+                format!("/no/such/route/{i}")
+            })
+            .header("host", "127.0.0.1:3000")
+            .body(Body::empty())
+            .expect("request");
+        common::send(&router, request).await;
+    }
+    let (_, text) = get(&router, "/metrics").await;
+    assert!(
+        !text.contains("X-INVENTED") && !text.contains("/no/such/route"),
+        "{text}"
+    );
+}
