@@ -106,6 +106,39 @@ fn clean_for_recreate(object: &DynamicObject) -> DynamicObject {
     clean
 }
 
+/// Retries of the watch: from 250 ms doubling to at most 1 s, with jitter, and from the start
+/// again after a success. kube's default goes up to 30 s, so a cache could stay stale for half
+/// a minute after the API server is back; here it is fresh within seconds.
+struct QuickBackoff {
+    next: Duration,
+}
+
+const QUICK_MIN: Duration = Duration::from_millis(250);
+const QUICK_MAX: Duration = Duration::from_secs(1);
+
+impl Default for QuickBackoff {
+    fn default() -> Self {
+        Self { next: QUICK_MIN }
+    }
+}
+
+impl Iterator for QuickBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let wait = self.next;
+        self.next = (self.next * 2).min(QUICK_MAX);
+        let jitter = Duration::from_millis(rand::random::<u64>() % 100);
+        Some(wait + jitter)
+    }
+}
+
+impl kube::runtime::utils::Backoff for QuickBackoff {
+    fn reset(&mut self) {
+        self.next = QUICK_MIN;
+    }
+}
+
 impl Cluster {
     /// Starts the watch that feeds the cache, and keeps it running (with backoff) for the
     /// life of the process. Pages get the live status through [`ServiceEntryCache::subscribe`].
@@ -138,7 +171,7 @@ impl Cluster {
             let _ = store.set(writer.as_reader());
             let api = Api::<DynamicObject>::all_with(cluster.client.clone(), &resource);
             let stream = watcher(api, watcher::Config::default())
-                .default_backoff()
+                .backoff(QuickBackoff::default())
                 .modify(keep_what_pages_need)
                 .reflect(writer);
             futures::pin_mut!(stream);
