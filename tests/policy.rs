@@ -461,8 +461,10 @@ async fn concurrent_switches_lose_no_other_writer_s_change() {
         ),
         writers
     );
-    a.expect("client A never fails").expect("wrote");
-    b.expect("client B never fails").expect("wrote");
+    a.unwrap_or_else(|e| panic!("client A failed: {e}"))
+        .expect("wrote");
+    b.unwrap_or_else(|e| panic!("client B failed: {e}"))
+        .expect("wrote");
     let mesh = parsed_mesh(&get_config_map(&ns, "istio").await);
     let metadata = &mesh["defaultConfig"]["proxyMetadata"];
     let lost: Vec<String> = (0..WRITERS)

@@ -12,7 +12,7 @@ use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use std::time::Duration;
 
 /// How often a write that lost a race (409 Conflict) is re-read and retried.
-const MAX_WRITE_ATTEMPTS: u32 = 10;
+const MAX_WRITE_ATTEMPTS: u32 = 16;
 /// The field manager named on every write.
 pub const FIELD_MANAGER: &str = "mesh-egress";
 

@@ -269,3 +269,24 @@ accessLogFile: /dev/stdout\n";
         ));
     }
 }
+
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+
+    #[test]
+    fn a_document_written_by_our_own_yaml_writer_is_editable() {
+        let mut mesh = crate::domain::yaml::document(
+            "defaultConfig:\n  discoveryAddress: istiod.istio-system.svc:15012\n  proxyMetadata: {}\noutboundTrafficPolicy:\n  mode: ALLOW_ANY\nrootNamespace: istio-system\n",
+        )
+        .expect("yaml");
+        for i in 0..3 {
+            mesh["defaultConfig"]["proxyMetadata"][format!("WRITER_{i}")] =
+                Value::from(i.to_string());
+            let text = crate::domain::yaml::to_yaml(&mesh);
+            let switched = set_mode_in_mesh_yaml(&text, &OutboundPolicyMode::RegistryOnly)
+                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            mesh = crate::domain::yaml::document(&switched).expect("yaml");
+        }
+    }
+}
