@@ -56,12 +56,13 @@ test("the guide: see what REGISTRY_ONLY would block, switch, allow httpbin.org, 
 
   // 1. Beside the switch, the preview lists the unregistered destinations that would be
   //    blocked, with their callers, and the confirmation says how many.
+  // (Each caller's calls arrive at its own rate: every line is waited for.)
   await eventually(page, "/", async () => {
-    await expect(page.getByTestId("preview-blocked")).toContainText(
-      "smm-demo/notifications-v1 -> httpbin.org:80 (HTTP)", { timeout: 1_000 });
-  });
-  await expect(page.getByTestId("preview-blocked")).toContainText("data-platform/etl -> example.com:80 (HTTP)");
-  await expect(page.getByTestId("preview-blocked")).toContainText("frontend/web -> unknown host:? (TCP)");
+    const preview = page.getByTestId("preview-blocked");
+    await expect(preview).toContainText("smm-demo/notifications-v1 -> httpbin.org:80 (HTTP)", { timeout: 1_000 });
+    await expect(preview).toContainText("data-platform/etl -> example.com:80 (HTTP)", { timeout: 1_000 });
+    await expect(preview).toContainText("frontend/web -> unknown host:? (TCP)", { timeout: 1_000 });
+  }, 90_000);
   await expect(page.getByTestId("policy-confirm-label")).toContainText(/I understand: REGISTRY_ONLY would block \d+ destinations called by \d+ workloads/);
   await expect(page.getByTestId("telemetry-hint")).toContainText("TLS and TCP calls to unregistered hosts carry no host name");
   await home.waitForHydration();
