@@ -93,7 +93,9 @@ unit:
 	cargo test --locked --features ssr --lib --bins
 
 integration:
+	@rm -f target/recovery.txt
 	KUBECONFIG=$(KUBECONFIG_TESTENV) cargo test --locked --features ssr --test '*'
+	@cat target/recovery.txt 2>/dev/null || true
 
 e2e:
 	@testenv/seed.sh
