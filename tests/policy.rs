@@ -269,18 +269,7 @@ async fn istio_control_plane_wins_and_is_written_instead_of_the_config_map() {
 }
 
 /// A mesh config as people write it by hand: comments, quoting, YAML 1.1 scalars.
-const HAND_WRITTEN_MESH: &str = "# Istio mesh config, edited by hand\n\
-defaultConfig:\n\
-\x20 discoveryAddress: istiod.istio-system.svc:15012   # the control plane\n\
-\x20 proxyMetadata:\n\
-\x20   ISTIO_META_DNS_CAPTURE: \"true\"\n\
-\x20   LEGACY: yes\n\
-\x20 concurrency: 0755\n\
-enableAutoMtls: on\n\
-trustDomain: 'cluster.local'\n\
-outboundTrafficPolicy:   # who may leave\n\
-\x20 mode: ALLOW_ANY   # for now\n\
-accessLogFile: /dev/stdout\n";
+const HAND_WRITTEN_MESH: &str = include_str!("fixtures/mesh/hand-written.yaml");
 
 #[tokio::test]
 async fn the_switch_keeps_every_byte_of_a_hand_written_mesh_config_but_the_mode() {

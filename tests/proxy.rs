@@ -5,9 +5,7 @@
 
 mod common;
 
-use common::kubeconfig;
 use mesh_egress::auth::{AuthMode, ProxyAuth, PROXY_SECRET_HEADER};
-use mesh_egress::cluster::{Cluster, ConnectOptions};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -15,13 +13,7 @@ const SECRET: &str = "a-long-shared-secret-0123456789";
 
 /// Serves proxy mode on a loopback port: the proxy is 127.0.0.2, or whoever knows SECRET.
 async fn serve(groups: bool) -> (SocketAddr, tokio::sync::oneshot::Sender<()>) {
-    let cluster = Cluster::connect(&ConnectOptions {
-        kubeconfig: Some(kubeconfig()),
-        istio_namespace: "istio-system".into(),
-        ..Default::default()
-    })
-    .await
-    .expect("connect");
+    let cluster = common::istio_system_cluster().await;
     let mode = AuthMode::Proxy(ProxyAuth {
         user_header: "x-forwarded-user".into(),
         groups_header: groups.then(|| "x-forwarded-groups".into()),

@@ -6,10 +6,8 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use common::{httpbin_spec, kubeconfig, TestNamespace};
-use mesh_egress::cluster::{Cluster, ConnectOptions};
+use axum::http::StatusCode;
+use common::{httpbin_spec, TestNamespace};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -26,15 +24,7 @@ fn testenv(script: &str) {
 }
 
 async fn get(router: &axum::Router, path: &str) -> (StatusCode, String) {
-    let answer = common::send(
-        router,
-        Request::get(path)
-            .header("host", "127.0.0.1:3000")
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
-    (answer.status, answer.body)
+    common::get_page(router, path).await
 }
 
 async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> bool) -> Duration {
@@ -51,13 +41,7 @@ async fn wait_for(what: &str, limit: Duration, mut check: impl AsyncFnMut() -> b
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_api_server_killed_under_load_and_started_again() {
     let ns = TestNamespace::new("recovery").await;
-    let cluster = Cluster::connect(&ConnectOptions {
-        kubeconfig: Some(kubeconfig()),
-        istio_namespace: "istio-system".into(),
-        ..Default::default()
-    })
-    .await
-    .expect("connect");
+    let cluster = common::istio_system_cluster().await;
     let router = mesh_egress::server::router(common::leptos_options(), Arc::new(Ok(cluster)));
     wait_for("ready", Duration::from_secs(30), async || {
         get(&router, "/readyz").await.0 == StatusCode::OK

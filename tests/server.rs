@@ -21,15 +21,7 @@ async fn router_for(kubeconfig: std::path::PathBuf) -> axum::Router {
 }
 
 async fn get(router: &axum::Router, path: &str) -> (StatusCode, String) {
-    let answer = common::send(
-        router,
-        Request::get(path)
-            .header("host", "127.0.0.1:3000")
-            .body(Body::empty())
-            .expect("request"),
-    )
-    .await;
-    (answer.status, answer.body)
+    common::get_page(router, path).await
 }
 
 /// A sample's value, for a metric line that starts with `prefix`.
@@ -367,13 +359,7 @@ async fn a_rebound_host_name_gets_421_and_changes_nothing() {
 
 #[tokio::test]
 async fn public_host_names_are_answered_too() {
-    let cluster = Cluster::connect(&ConnectOptions {
-        kubeconfig: Some(kubeconfig()),
-        istio_namespace: "istio-system".into(),
-        ..Default::default()
-    })
-    .await
-    .expect("connect");
+    let cluster = common::istio_system_cluster().await;
     let serving = mesh_egress::server::Serving {
         auth: Arc::new(mesh_egress::auth::AuthMode::Local),
         traffic: mesh_egress::service::Traffic::default(),
@@ -543,13 +529,7 @@ async fn a_slow_loris_connection_is_closed_and_shutdown_drains_in_bounded_time()
 
 #[tokio::test]
 async fn in_shared_mode_probes_and_metrics_are_only_on_their_own_port() {
-    let cluster = Cluster::connect(&ConnectOptions {
-        kubeconfig: Some(kubeconfig()),
-        istio_namespace: "istio-system".into(),
-        ..Default::default()
-    })
-    .await
-    .expect("connect");
+    let cluster = common::istio_system_cluster().await;
     let serving = || mesh_egress::server::Serving {
         auth: Arc::new(mesh_egress::auth::AuthMode::Token {
             sessions: mesh_egress::auth::SessionKeys::random(),

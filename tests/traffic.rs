@@ -220,15 +220,7 @@ async fn the_traffic_source_routes_as_istiod_says_policy_sidecar_and_entries() {
     wait_for_verdict(&tls, "PassthroughCluster (tcp").await;
 
     // The mesh-wide switch, through mesh-egress itself, blocks it again; switching back opens it.
-    let mesh = mesh_egress::cluster::Cluster::connect(&mesh_egress::cluster::ConnectOptions {
-        kubeconfig: Some(kubeconfig()),
-        context: None,
-        istio_namespace: "istio-system".into(),
-        revision: None,
-        istiod_debug: None,
-    })
-    .await
-    .expect("connect");
+    let mesh = common::istio_system_cluster().await;
     use mesh_egress::domain::OutboundPolicyMode;
     mesh.set_policy(&OutboundPolicyMode::RegistryOnly, None)
         .await
@@ -551,15 +543,7 @@ async fn pages_render_with_a_notice_when_prometheus_is_down_slow_or_failing() {
         (slow, "loading"),
         (failing, "too many queries"),
     ];
-    let cluster = mesh_egress::cluster::Cluster::connect(&mesh_egress::cluster::ConnectOptions {
-        kubeconfig: Some(kubeconfig()),
-        context: None,
-        istio_namespace: "istio-system".into(),
-        revision: None,
-        istiod_debug: None,
-    })
-    .await
-    .expect("connect");
+    let cluster = common::istio_system_cluster().await;
     for (url, words) in cases {
         let prometheus = Prometheus::new(PrometheusConfig {
             url: url.clone(),

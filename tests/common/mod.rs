@@ -229,3 +229,28 @@ pub fn post_form(
         .body(axum::body::Body::from(form.to_string()))
         .expect("request")
 }
+
+/// The dashboard's cluster module on the test control plane, with Istio in istio-system (the
+/// mesh config istiod reads).
+pub async fn istio_system_cluster() -> Cluster {
+    Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig()),
+        istio_namespace: "istio-system".into(),
+        ..Default::default()
+    })
+    .await
+    .expect("connect")
+}
+
+/// A GET through the router as a browser sends it (Host 127.0.0.1:3000): status and body.
+pub async fn get_page(router: &axum::Router, path: &str) -> (axum::http::StatusCode, String) {
+    let answer = send(
+        router,
+        axum::http::Request::get(path)
+            .header("host", "127.0.0.1:3000")
+            .body(axum::body::Body::empty())
+            .expect("request"),
+    )
+    .await;
+    (answer.status, answer.body)
+}

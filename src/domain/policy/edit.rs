@@ -186,18 +186,8 @@ fn line_end(line: &str) -> &str {
 mod tests {
     use super::*;
 
-    const HAND_WRITTEN: &str = "# Istio mesh config, edited by hand\n\
-defaultConfig:\n\
-\x20 discoveryAddress: istiod.istio-system.svc:15012   # the control plane\n\
-\x20 proxyMetadata:\n\
-\x20   ISTIO_META_DNS_CAPTURE: \"true\"\n\
-\x20   LEGACY: yes\n\
-\x20 concurrency: 0755\n\
-enableAutoMtls: on\n\
-trustDomain: 'cluster.local'\n\
-outboundTrafficPolicy:   # who may leave\n\
-\x20 mode: ALLOW_ANY   # for now\n\
-accessLogFile: /dev/stdout\n";
+    /// A mesh config as people write it by hand: comments, quoting, YAML 1.1 scalars.
+    const HAND_WRITTEN: &str = include_str!("../../../tests/fixtures/mesh/hand-written.yaml");
 
     fn set(document: &str, mode: OutboundPolicyMode) -> String {
         set_mode_in_mesh_yaml(document, &mode).expect("set")
