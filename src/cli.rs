@@ -46,6 +46,10 @@ pub struct ClusterArgs {
     /// policy page then shows what istiod really uses. Off when absent.
     #[arg(long, global = true, env = "MESH_EGRESS_ISTIOD_DEBUG")]
     pub istiod_debug: Option<String>,
+    /// The namespace where mesh-egress keeps its own state (undo records, signed-out
+    /// sessions) as ConfigMaps (default: the pod's own namespace, or the kubeconfig context's).
+    #[arg(long, global = true, env = "MESH_EGRESS_STATE_NAMESPACE")]
+    pub state_namespace: Option<String>,
 }
 
 /// The Prometheus that scrapes Istio's sidecars (traffic pages, the REGISTRY_ONLY preview).
@@ -100,6 +104,8 @@ impl ClusterArgs {
             istio_namespace: self.istio_namespace.clone(),
             revision: self.revision.clone(),
             istiod_debug: self.istiod_debug.clone(),
+            state_namespace: self.state_namespace.clone(),
+            read_timeout: None,
         }
     }
 }
@@ -285,6 +291,10 @@ pub struct ServeArgs {
     /// updates.
     #[arg(long, default_value_t = crate::server::MAX_LIVE_CONNECTIONS)]
     pub max_live_connections: usize,
+    /// How many minutes a delete can be undone (from any replica: the deleted object is kept
+    /// in a ConfigMap in the state namespace until then).
+    #[arg(long, default_value_t = crate::service::UNDO_SECONDS / 60)]
+    pub undo_minutes: u64,
     /// With --auth proxy: the header with the user's groups, comma-separated (such as
     /// X-Forwarded-Groups). Groups are ignored unless this is given.
     #[arg(long)]
@@ -334,6 +344,7 @@ impl ServeArgs {
                 AuthMode::Token {
                     sessions,
                     secure_cookies: self.secure_cookies,
+                    revoked: Default::default(),
                 }
             }
             AuthArg::Proxy => {

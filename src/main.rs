@@ -92,6 +92,7 @@ async fn serve(
         traffic,
         hosts: mesh_egress::server::HostPolicy::new(Some(addr.ip()), &args.public_host),
         live_connections: args.max_live_connections,
+        undo_for: args.undo_minutes * 60,
     };
     let shared = serving.auth.is_shared();
     let app = match args.probe_addr {

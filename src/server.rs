@@ -43,6 +43,7 @@ pub fn router_with_auth(
         traffic: Traffic::default(),
         hosts: HostPolicy::default(),
         live_connections: MAX_LIVE_CONNECTIONS,
+        undo_for: crate::service::UNDO_SECONDS,
     };
     router_with(leptos_options, cluster, serving)
 }
@@ -58,6 +59,8 @@ pub struct Serving {
     pub hosts: HostPolicy,
     /// Live pages (event streams) served at once; more get 503.
     pub live_connections: usize,
+    /// How long (seconds) a delete can be undone.
+    pub undo_for: u64,
 }
 
 /// Live pages served at once by default.
@@ -97,17 +100,25 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
         traffic,
         hosts,
         live_connections,
+        undo_for,
     } = serving;
     let hosts = Arc::new(hosts);
     let live_permits = Arc::new(tokio::sync::Semaphore::new(live_connections));
     let metrics = Arc::new(Metrics::default());
     traffic.warm();
-    let services = Arc::new(Services::new(
-        Arc::unwrap_or_clone(cluster),
-        auth.clone(),
-        metrics.clone(),
-        traffic,
-    ));
+    let services = Arc::new(
+        Services::new(
+            Arc::unwrap_or_clone(cluster),
+            auth.clone(),
+            metrics.clone(),
+            traffic,
+        )
+        .with_undo_for(undo_for),
+    );
+    if let (AuthMode::Token { revoked, .. }, Ok(server)) = (auth.as_ref(), services.server()) {
+        let revoked = revoked.clone();
+        server.watch_revoked_sessions(move |record| revoked.replace(record));
+    }
     let routes = generate_route_list(App);
     let cache = services
         .server()

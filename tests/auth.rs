@@ -35,6 +35,7 @@ async fn shared_router(ns: &TestNamespace) -> axum::Router {
         Arc::new(AuthMode::Token {
             sessions: SessionKeys::random(),
             secure_cookies: false,
+            revoked: Default::default(),
         }),
     )
 }

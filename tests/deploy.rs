@@ -1,15 +1,13 @@
-//! deploy/: the manifests apply, and the ServiceAccount they create can do every operation the
-//! dashboard performs — and nothing more (real RBAC, a real TokenRequest).
+//! deploy/: the manifests (and both overlays) apply, the shipped mode is shared, and the
+//! ServiceAccount they create can do every operation the server performs with its own
+//! identity — and nothing more (real RBAC, a real TokenRequest).
 
 mod common;
 
 use common::{httpbin_spec, kubeconfig, TestNamespace};
-use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, PostParams};
-use kube::core::ObjectMeta;
-use mesh_egress::cluster::{Cluster, ConnectOptions};
-use mesh_egress::domain::OutboundPolicyMode;
-use mesh_egress::error::AppError;
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, ListParams};
+use mesh_egress::cluster::{Change, Changed, Cluster, ConnectOptions, KeepForUndo};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -47,11 +45,33 @@ fn service_account_kubeconfig() -> PathBuf {
     path
 }
 
+/// What the API server says the deployed ServiceAccount may do (`kubectl auth can-i`).
+fn sa_can(args: &[&str]) -> bool {
+    let mut all = vec!["auth", "can-i"];
+    all.extend_from_slice(args);
+    all.push("--as=system:serviceaccount:mesh-egress:mesh-egress");
+    let (ok, out) = kubectl(&all);
+    assert!(
+        out.trim() == "yes" || out.trim().starts_with("no"),
+        "can-i {args:?}: {out}"
+    );
+    ok
+}
+
+fn deploy_dir(overlay: &str) -> String {
+    root()
+        .join("deploy")
+        .join(overlay)
+        .to_str()
+        .expect("utf-8")
+        .to_string()
+}
+
 #[tokio::test]
-async fn the_service_account_can_do_what_the_dashboard_does_and_no_more() {
+async fn deploy_is_safe_as_shipped_and_its_service_account_does_what_the_server_does() {
     // NB: a server-side dry run creates nothing, so the namespaced objects need their
     // namespace to exist already.
-    let namespace = root().join("deploy/namespace.yaml");
+    let namespace = root().join("deploy/base/namespace.yaml");
     let (ok, out) = kubectl(&[
         "apply",
         "--server-side",
@@ -59,74 +79,41 @@ async fn the_service_account_can_do_what_the_dashboard_does_and_no_more() {
         namespace.to_str().expect("utf-8"),
     ]);
     assert!(ok, "namespace: {out}");
-    let (ok, out) = kubectl(&[
-        "apply",
-        "--dry-run=server",
-        "-k",
-        root().join("deploy").to_str().expect("utf-8"),
-    ]);
-    assert!(ok, "server-side dry run of deploy/: {out}");
-    let (ok, out) = kubectl(&[
-        "apply",
-        "--server-side",
-        "-k",
-        root().join("deploy").to_str().expect("utf-8"),
-    ]);
+    for overlay in ["", "local", "proxy"] {
+        let (ok, out) = kubectl(&["apply", "--dry-run=server", "-k", &deploy_dir(overlay)]);
+        assert!(ok, "server-side dry run of deploy/{overlay}: {out}");
+    }
+    // As shipped: shared mode (token sign-in), nothing served without a user.
+    let (ok, rendered) = kubectl(&["kustomize", &deploy_dir("")]);
+    assert!(ok, "{rendered}");
+    assert!(
+        rendered.contains("- --auth\n        - token")
+            && !rendered.contains("allow-unauthenticated"),
+        "deploy/ runs shared mode: {rendered}"
+    );
+    assert!(rendered.contains("kind: NetworkPolicy"), "{rendered}");
+    let (ok, local) = kubectl(&["kustomize", &deploy_dir("local")]);
+    assert!(ok, "{local}");
+    assert!(
+        local.contains("127.0.0.1:8080") && !local.contains("allow-unauthenticated"),
+        "local mode listens on the pod's loopback (port-forward only): {local}"
+    );
+    let (ok, out) = kubectl(&["apply", "--server-side", "-k", &deploy_dir("")]);
     assert!(ok, "apply deploy/: {out}");
 
     let ns = TestNamespace::new("deploy").await;
-    // The ClusterRole names the mesh ConfigMap `istio`; the test's Istio namespace has one.
-    Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
-        .create(
-            &PostParams::default(),
-            &ConfigMap {
-                metadata: ObjectMeta {
-                    name: Some("istio".into()),
-                    ..Default::default()
-                },
-                data: Some(
-                    [(
-                        "mesh".to_string(),
-                        "trustDomain: cluster.local\n".to_string(),
-                    )]
-                    .into(),
-                ),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("mesh ConfigMap");
-
     let sa = Cluster::connect(&ConnectOptions {
         kubeconfig: Some(service_account_kubeconfig()),
-        context: None,
         istio_namespace: ns.name.clone(),
-        revision: None,
-        istiod_debug: None,
+        state_namespace: Some("mesh-egress".into()),
+        ..Default::default()
     })
     .await
     .expect("connect as the ServiceAccount");
 
-    common::overview(&sa)
-        .await
-        .expect("overview: namespaces, ServiceEntries, Sidecars, control planes");
-    let object = serde_json::json!({
-        "apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
-        "metadata": {"name": "httpbin.org"}, "spec": httpbin_spec()
-    });
-    sa.create_service_entry(&ns.name, object)
-        .await
-        .expect("created");
-    sa.service_entry(&ns.name, "httpbin.org")
-        .await
-        .expect("get");
-    sa.delete_service_entry(&ns.name, "httpbin.org", None)
-        .await
-        .expect("delete");
-    sa.undo_delete(&ns.name, "httpbin.org").await.expect("undo");
-    sa.set_policy(&OutboundPolicyMode::RegistryOnly, None)
-        .await
-        .expect("switch the policy in the mesh ConfigMap");
+    // What the server does with its own identity in shared mode: the shared reads...
+    sa.namespaces().await.expect("namespaces");
+    sa.sidecar_policies().await.expect("Sidecars");
     let cache = sa.start_service_entry_cache(Default::default());
     let mut status = cache.subscribe();
     let synced = tokio::time::timeout(std::time::Duration::from_secs(10), async {
@@ -142,34 +129,156 @@ async fn the_service_account_can_do_what_the_dashboard_does_and_no_more() {
         "the watch runs: {:?}",
         status.borrow()
     );
-
-    // Nothing more: Secrets stay unreadable, ConfigMaps undeletable.
-    let sa_kubeconfig = service_account_kubeconfig();
-    let as_sa = |args: &[&str]| {
-        let output = Command::new(root().join("target/testenv/kubectl"))
-            .args(args)
-            .env("KUBECONFIG", &sa_kubeconfig)
-            .output()
-            .expect("kubectl");
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
-    };
-    let (ok, err) = as_sa(&["get", "secrets", "-n", &ns.name]);
-    assert!(
-        !ok && err.contains("Forbidden"),
-        "reading Secrets is Forbidden: {err}"
-    );
-    let (ok, err) = as_sa(&["delete", "configmap", "istio", "-n", &ns.name]);
-    assert!(
-        !ok && err.contains("Forbidden"),
-        "deleting ConfigMaps is Forbidden: {err}"
-    );
-    let error = sa
-        .policy_report(None)
+    // ...the audit trail...
+    ns.create_service_entry("httpbin.org", httpbin_spec()).await;
+    sa.record_change(
+        &sa,
+        Change {
+            object: Changed::ServiceEntry {
+                namespace: ns.name.clone(),
+                name: "httpbin.org".into(),
+            },
+            reason: "DeployTest",
+            what: "checked the audit trail".into(),
+        },
+    )
+    .await;
+    let events = Api::<Event>::namespaced(ns.client.clone(), &ns.name)
+        .list(&ListParams::default())
         .await
-        .map(|_| ())
-        .map_err(AppError::from);
-    assert!(error.is_ok(), "reading the policy works: {error:?}");
+        .expect("events");
+    assert!(
+        events
+            .items
+            .iter()
+            .any(|e| e.reason.as_deref() == Some("DeployTest")),
+        "the ServiceAccount wrote the audit Event"
+    );
+    // ...and its own state: the undo record of a user's delete, signed-out sessions.
+    let user = ns.cluster().await;
+    let keep = KeepForUndo {
+        store: &sa,
+        deleted_by: "admin",
+        until: mesh_egress::auth::now() + 60,
+    };
+    user.delete_service_entry(&ns.name, "httpbin.org", None, Some(&keep))
+        .await
+        .expect("a user's delete, with the undo record written by the ServiceAccount");
+    let record = sa
+        .undo_record(&ns.name, "httpbin.org", mesh_egress::auth::now())
+        .await
+        .expect("read the undo record")
+        .expect("an undo record");
+    user.restore_service_entry(&record).await.expect("undo");
+    sa.forget_undo(&record.record).await.expect("forget");
+    sa.sweep_undo_records(mesh_egress::auth::now())
+        .await
+        .expect("sweep");
+    sa.revoke_session(
+        "deploy-test-session",
+        mesh_egress::auth::now() + 60,
+        mesh_egress::auth::now(),
+    )
+    .await
+    .expect("revoke a session");
+
+    // Nothing more: in shared mode users write with their own identity, never the server's.
+    for (args, allowed) in [
+        (
+            vec!["list", "serviceentries.networking.istio.io", "-A"],
+            true,
+        ),
+        (vec!["create", "configmaps", "-n", "mesh-egress"], true),
+        (
+            vec![
+                "create",
+                "serviceentries.networking.istio.io",
+                "-n",
+                &ns.name,
+            ],
+            false,
+        ),
+        (
+            vec![
+                "delete",
+                "serviceentries.networking.istio.io",
+                "-n",
+                &ns.name,
+            ],
+            false,
+        ),
+        (
+            vec!["get", "serviceentries.networking.istio.io", "-n", &ns.name],
+            false,
+        ),
+        (
+            vec!["update", "configmaps/istio", "-n", "istio-system"],
+            false,
+        ),
+        (vec!["get", "configmaps", "-n", &ns.name], false),
+        (vec!["get", "secrets", "-n", "mesh-egress"], false),
+        (vec!["impersonate", "users"], false),
+    ] {
+        assert_eq!(sa_can(&args), allowed, "shared mode: can-i {args:?}");
+    }
+
+    // Local mode (port-forward only): the ServiceAccount writes for its one user, and the
+    // mesh ConfigMap only by name, in istio-system only (a Role, not a ClusterRole).
+    let local_rbac = deploy_dir("local/rbac.yaml");
+    let (ok, out) = kubectl(&["apply", "--server-side", "-f", &local_rbac]);
+    assert!(ok, "{out}");
+    for (args, allowed) in [
+        (
+            vec![
+                "create",
+                "serviceentries.networking.istio.io",
+                "-n",
+                &ns.name,
+            ],
+            true,
+        ),
+        (
+            vec![
+                "delete",
+                "serviceentries.networking.istio.io",
+                "-n",
+                &ns.name,
+            ],
+            true,
+        ),
+        (
+            vec!["update", "configmaps/istio", "-n", "istio-system"],
+            true,
+        ),
+        (vec!["update", "configmaps/istio", "-n", &ns.name], false),
+        (
+            vec!["update", "configmaps/other", "-n", "istio-system"],
+            false,
+        ),
+        (
+            vec![
+                "patch",
+                "istiocontrolplanes.servicemesh.cisco.com",
+                "-n",
+                "istio-system",
+            ],
+            true,
+        ),
+        (vec!["get", "secrets", "-n", "istio-system"], false),
+    ] {
+        assert_eq!(sa_can(&args), allowed, "local mode: can-i {args:?}");
+    }
+    let (ok, out) = kubectl(&["delete", "-f", &local_rbac]);
+    assert!(ok, "{out}");
+    // Proxy mode: impersonation, and nothing else beyond shared mode.
+    let proxy_rbac = deploy_dir("proxy/rbac.yaml");
+    let (ok, out) = kubectl(&["apply", "--server-side", "-f", &proxy_rbac]);
+    assert!(ok, "{out}");
+    assert!(sa_can(&["impersonate", "users"]), "proxy mode impersonates");
+    assert!(
+        !sa_can(&["impersonate", "serviceaccounts"]),
+        "but not ServiceAccounts"
+    );
+    let (ok, out) = kubectl(&["delete", "-f", &proxy_rbac]);
+    assert!(ok, "{out}");
 }

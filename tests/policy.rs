@@ -106,7 +106,7 @@ async fn cluster_with_revision(ns: &TestNamespace, revision: &str) -> Cluster {
         context: None,
         istio_namespace: ns.name.clone(),
         revision: Some(revision.to_string()),
-        istiod_debug: None,
+        ..Default::default()
     })
     .await
     .expect("connect")

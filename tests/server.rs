@@ -368,6 +368,7 @@ async fn public_host_names_are_answered_too() {
             &["mesh-egress.example.com".to_string()],
         ),
         live_connections: mesh_egress::server::MAX_LIVE_CONNECTIONS,
+        undo_for: mesh_egress::service::UNDO_SECONDS,
     };
     let router =
         mesh_egress::server::router_with(common::leptos_options(), Arc::new(Ok(cluster)), serving);
@@ -408,6 +409,7 @@ async fn live_connections_are_capped_and_a_closed_one_frees_its_place() {
         traffic: mesh_egress::service::Traffic::default(),
         hosts: mesh_egress::server::HostPolicy::default(),
         live_connections: 2,
+        undo_for: mesh_egress::service::UNDO_SECONDS,
     };
     let router =
         mesh_egress::server::router_with(common::leptos_options(), Arc::new(Ok(cluster)), serving);
@@ -447,6 +449,7 @@ async fn in_shared_mode_the_live_stream_needs_someone_signed_in() {
         Arc::new(mesh_egress::auth::AuthMode::Token {
             sessions: mesh_egress::auth::SessionKeys::random(),
             secure_cookies: false,
+            revoked: Default::default(),
         }),
     );
     let anonymous = open_events(&router, None).await;
@@ -534,10 +537,12 @@ async fn in_shared_mode_probes_and_metrics_are_only_on_their_own_port() {
         auth: Arc::new(mesh_egress::auth::AuthMode::Token {
             sessions: mesh_egress::auth::SessionKeys::random(),
             secure_cookies: false,
+            revoked: Default::default(),
         }),
         traffic: mesh_egress::service::Traffic::default(),
         hosts: mesh_egress::server::HostPolicy::default(),
         live_connections: mesh_egress::server::MAX_LIVE_CONNECTIONS,
+        undo_for: mesh_egress::service::UNDO_SECONDS,
     };
     let app = mesh_egress::server::router_with(
         common::leptos_options(),

@@ -6,6 +6,7 @@ mod common;
 use mesh_egress::cluster::ErrorKind;
 
 use common::{httpbin_spec, service_entry_resource, TestNamespace};
+use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::Api;
 use kube::core::DynamicObject;
 use mesh_egress::domain::manifest::service_entry_for_create;
@@ -44,8 +45,10 @@ async fn create_delete_and_undo_restore_the_object_exactly() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].ports[0].label(), "80/http (HTTP)");
 
-    let deleted = cluster
-        .delete_service_entry(&ns.name, "httpbin.org", None)
+    // Through the service layer, as a user: the undo record is kept in the cluster (in the
+    // state namespace) before the delete, and read back from there.
+    let actor = common::local_actor(&cluster);
+    let deleted = mesh_egress::service::delete_service_entry(&actor, &ns.name, "httpbin.org", None)
         .await
         .expect("delete");
     assert_eq!(deleted.hosts, vec!["httpbin.org", "www.httpbin.org"]);
@@ -53,9 +56,26 @@ async fn create_delete_and_undo_restore_the_object_exactly() {
         get(&ns, "httpbin.org").await.is_none(),
         "kubectl would say NotFound"
     );
+    let record = Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
+        .get(&mesh_egress::cluster::undo_record_name(
+            &ns.name,
+            "httpbin.org",
+        ))
+        .await
+        .expect("the undo record is a ConfigMap in the state namespace");
+    let annotations = record.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(
+        annotations
+            .get("mesh-egress.io/deleted-by")
+            .map(String::as_str),
+        Some("admin"),
+        "{annotations:?}"
+    );
 
-    cluster
-        .undo_delete(&ns.name, "httpbin.org")
+    // A server restart loses nothing: a new connection (a new process would be the same)
+    // finds the record.
+    let restarted = common::local_actor(&ns.cluster().await);
+    mesh_egress::service::undo_delete(&restarted, &ns.name, "httpbin.org")
         .await
         .expect("undo");
     let after = get(&ns, "httpbin.org").await.expect("restored");
@@ -66,8 +86,7 @@ async fn create_delete_and_undo_restore_the_object_exactly() {
         after.metadata.uid, before.metadata.uid,
         "a new object, the same content"
     );
-    let error = cluster
-        .undo_delete(&ns.name, "httpbin.org")
+    let error = mesh_egress::service::undo_delete(&restarted, &ns.name, "httpbin.org")
         .await
         .expect_err("nothing left to undo");
     assert!(error.to_string().contains("nothing to undo"), "{error}");
@@ -212,6 +231,17 @@ async fn a_delete_of_a_version_changed_since_it_was_seen_deletes_nothing() {
     );
     let kept = get(&ns, "httpbin.org").await.expect("nothing was deleted");
     assert_eq!(kept.data["spec"]["resolution"], "NONE");
+    assert!(
+        Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
+            .get_opt(&mesh_egress::cluster::undo_record_name(
+                &ns.name,
+                "httpbin.org"
+            ))
+            .await
+            .expect("get")
+            .is_none(),
+        "no undo record claims a delete that did not happen"
+    );
 
     // Deleted and created again under the same name: another object, also left alone.
     ns.delete_service_entry("httpbin.org").await;

@@ -55,8 +55,8 @@ async fn list_create_and_delete_work_on_v1beta1_only_clusters() {
         kubeconfig: Some(plane.state.join("kubeconfig")),
         context: None,
         istio_namespace: "istio-system".into(),
-        revision: None,
-        istiod_debug: None,
+        state_namespace: Some("default".into()),
+        ..Default::default()
     })
     .await
     .expect("connect");
@@ -85,8 +85,13 @@ async fn list_create_and_delete_work_on_v1beta1_only_clusters() {
         "{}",
         detail.yaml
     );
+    let keep = mesh_egress::cluster::KeepForUndo {
+        store: &cluster,
+        deleted_by: "admin",
+        until: mesh_egress::auth::now() + 60,
+    };
     cluster
-        .delete_service_entry("default", "httpbin.org", None)
+        .delete_service_entry("default", "httpbin.org", None, Some(&keep))
         .await
         .expect("delete");
     assert!(cluster
@@ -94,6 +99,22 @@ async fn list_create_and_delete_work_on_v1beta1_only_clusters() {
         .await
         .expect("list")
         .is_empty());
+    // Undo re-creates it as it was, at the version this cluster serves.
+    let record = cluster
+        .undo_record("default", "httpbin.org", mesh_egress::auth::now())
+        .await
+        .expect("read the undo record")
+        .expect("an undo record");
+    let restored = cluster
+        .restore_service_entry(&record)
+        .await
+        .expect("undo on v1beta1");
+    assert_eq!(restored.hosts[0], "httpbin.org");
+    cluster.forget_undo(&record.record).await.expect("forget");
+    cluster
+        .delete_service_entry("default", "httpbin.org", None, None)
+        .await
+        .expect("delete again");
     let overview = common::overview(&cluster).await.expect("overview");
     assert!(overview.namespaces.iter().any(|n| n.name == "default"));
 }

@@ -557,6 +557,7 @@ async fn pages_render_with_a_notice_when_prometheus_is_down_slow_or_failing() {
             traffic: Traffic::new(Some(prometheus), mesh_egress::service::FIRST_WAIT),
             hosts: mesh_egress::server::HostPolicy::default(),
             live_connections: mesh_egress::server::MAX_LIVE_CONNECTIONS,
+            undo_for: mesh_egress::service::UNDO_SECONDS,
         };
         let router = mesh_egress::server::router_with(
             common::leptos_options(),

@@ -166,10 +166,15 @@ pub async fn sign_in(token: String) -> Result<String, AppError> {
     Ok(user)
 }
 
-/// Ends the session.
+/// Ends the session, on every replica (the session is recorded as signed out in the cluster).
 #[server(prefix = "/api", endpoint = "sign_out")]
 pub async fn sign_out() -> Result<(), AppError> {
     ssr::set_session_cookie(None);
+    let ended = async {
+        let services = ssr::services()?;
+        crate::service::sign_out(&services, &ssr::caller().await).await
+    };
+    ssr::respond(ended.await)?;
     leptos_axum::redirect("/login");
     Ok(())
 }

@@ -34,6 +34,9 @@ pub enum AuthMode {
         sessions: SessionKeys,
         /// Mark the cookie Secure (served over TLS, directly or behind a proxy).
         secure_cookies: bool,
+        /// Sessions signed out before their cookie expired (kept in the cluster, for every
+        /// replica).
+        revoked: Revoked,
     },
     /// A trusted proxy in front names the user; the server impersonates them.
     Proxy(ProxyAuth),
@@ -66,12 +69,22 @@ impl AuthMode {
             Self::Token {
                 sessions,
                 secure_cookies,
-            } => cookie(headers, cookie_name(*secure_cookies))
+                revoked,
+            } => match cookie(headers, cookie_name(*secure_cookies))
                 .and_then(|value| sessions.open(value, now()))
-                .map(|token| Caller::SignedIn { token })
-                .unwrap_or_else(|| Caller::Anonymous {
+            {
+                Some(session) if revoked.contains(&session.id) => Caller::Anonymous {
+                    why: "this session was signed out".into(),
+                },
+                Some(session) => Caller::SignedIn {
+                    token: session.token,
+                    session: session.id,
+                    expires_at: session.expires_at,
+                },
+                None => Caller::Anonymous {
                     why: "no valid session (it may have expired)".into(),
-                }),
+                },
+            },
             Self::Proxy(proxy) if !proxy.trusts(peer, headers) => Caller::Anonymous {
                 why: "identity headers are accepted only from the trusted authenticating proxy"
                     .into(),
@@ -124,6 +137,10 @@ pub enum Caller {
     SignedIn {
         /// The token (never logged, never sent back).
         token: String,
+        /// The session's id (revoked at sign-out).
+        session: String,
+        /// When the session's cookie expires (seconds since the epoch).
+        expires_at: u64,
     },
     /// A user named by the trusted proxy, to be impersonated.
     Proxied {
@@ -169,6 +186,43 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+/// The sessions signed out before they expired, by id, with their expiry: fed by a watch on
+/// the cluster's record of them, so a sign-out on one replica ends the session on all.
+#[derive(Clone, Default)]
+pub struct Revoked(Arc<std::sync::RwLock<std::collections::BTreeMap<String, u64>>>);
+
+impl Revoked {
+    /// Whether the session `id` was signed out.
+    pub fn contains(&self, id: &str) -> bool {
+        self.0.read().map(|r| r.contains_key(id)).unwrap_or(true)
+    }
+
+    /// Adds one signed-out session (at once, before the cluster's record comes back).
+    pub fn insert(&self, id: &str, expires_at: u64) {
+        if let Ok(mut revoked) = self.0.write() {
+            revoked.insert(id.to_string(), expires_at);
+        }
+    }
+
+    /// Replaces the set with the cluster's record of it.
+    pub fn replace(&self, record: std::collections::BTreeMap<String, u64>) {
+        if let Ok(mut revoked) = self.0.write() {
+            *revoked = record;
+        }
+    }
+}
+
+/// An opened session cookie.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedSession {
+    /// The session's random id.
+    pub id: String,
+    /// The bearer token.
+    pub token: String,
+    /// When it expires (seconds since the epoch).
+    pub expires_at: u64,
+}
+
 /// The key that seals session cookies (ChaCha20-Poly1305: encrypted and authenticated).
 #[derive(Clone)]
 pub struct SessionKeys {
@@ -189,10 +243,12 @@ impl SessionKeys {
         }
     }
 
-    /// Seals a token and its expiry into a cookie value.
+    /// Seals a token and its expiry, under a new random session id, into a cookie value.
     pub fn seal(&self, token: &str, expires_at: u64) -> Option<String> {
         let nonce: [u8; 12] = rand::random();
-        let plain = format!("{expires_at}\n{token}");
+        let id: [u8; 16] = rand::random();
+        let id: String = id.iter().map(|b| format!("{b:02x}")).collect();
+        let plain = format!("{expires_at}\n{id}\n{token}");
         let sealed = self
             .cipher
             .encrypt(Nonce::from_slice(&nonce), plain.as_bytes())
@@ -202,8 +258,8 @@ impl SessionKeys {
         Some(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
     }
 
-    /// Opens a cookie value: the token, if the cookie is authentic and not expired.
-    pub fn open(&self, value: &str, now: u64) -> Option<String> {
+    /// Opens a cookie value: the session, if the cookie is authentic and not expired.
+    pub fn open(&self, value: &str, now: u64) -> Option<OpenedSession> {
         let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
             .decode(value)
             .ok()?;
@@ -213,8 +269,14 @@ impl SessionKeys {
         let (nonce, sealed) = bytes.split_at(12);
         let plain = self.cipher.decrypt(Nonce::from_slice(nonce), sealed).ok()?;
         let plain = String::from_utf8(plain).ok()?;
-        let (expires_at, token) = plain.split_once('\n')?;
-        (expires_at.parse::<u64>().ok()? > now).then(|| token.to_string())
+        let (expires_at, rest) = plain.split_once('\n')?;
+        let (id, token) = rest.split_once('\n')?;
+        let expires_at = expires_at.parse::<u64>().ok()?;
+        (expires_at > now).then(|| OpenedSession {
+            id: id.to_string(),
+            token: token.to_string(),
+            expires_at,
+        })
     }
 }
 
@@ -282,7 +344,17 @@ mod tests {
             !sealed.contains("secret-token"),
             "the token is not readable in the cookie"
         );
-        assert_eq!(keys.open(&sealed, 999).as_deref(), Some("secret-token"));
+        let opened = keys.open(&sealed, 999).expect("opens");
+        assert_eq!(
+            (opened.token.as_str(), opened.expires_at),
+            ("secret-token", 1_000)
+        );
+        let again = keys.seal("secret-token", 1_000).expect("seal");
+        assert_ne!(
+            keys.open(&again, 999).map(|s| s.id),
+            Some(opened.id),
+            "each sign-in is a session of its own"
+        );
         assert_eq!(keys.open(&sealed, 1_000), None, "expired");
         assert_eq!(
             SessionKeys::random().open(&sealed, 0),
@@ -330,6 +402,7 @@ mod tests {
         let token = AuthMode::Token {
             sessions: SessionKeys::random(),
             secure_cookies: false,
+            revoked: Default::default(),
         };
         assert!(matches!(
             token.caller(&headers, Some(proxy)),
@@ -350,6 +423,7 @@ mod tests {
         let mode = AuthMode::Token {
             sessions: SessionKeys::random(),
             secure_cookies: true,
+            revoked: Default::default(),
         };
         let AuthMode::Token { sessions, .. } = &mode else {
             unreachable!()
@@ -369,10 +443,20 @@ mod tests {
             "cookie",
             format!("{SECURE_COOKIE}={sealed}").parse().expect("header"),
         );
-        assert_eq!(
+        assert!(matches!(
             mode.caller(&host, None),
-            Caller::SignedIn { token: "t".into() }
-        );
+            Caller::SignedIn { token, .. } if token == "t"
+        ));
+        // Signed out (here or on another replica): the same cookie is nobody.
+        let AuthMode::Token { revoked, .. } = &mode else {
+            unreachable!()
+        };
+        let id = sessions.open(&sealed, now()).expect("opens").id;
+        revoked.replace([(id, now() + 60)].into());
+        assert!(matches!(
+            mode.caller(&host, None),
+            Caller::Anonymous { why } if why.contains("signed out")
+        ));
         assert!(set_cookie(None, false).contains("Max-Age=0"));
         let mut headers = HeaderMap::new();
         headers.insert(

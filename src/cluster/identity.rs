@@ -10,8 +10,10 @@ use k8s_openapi::api::authorization::v1::{
     ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
 };
 use k8s_openapi::api::core::v1::ObjectReference;
+use k8s_openapi::api::events::v1::Event;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime;
 use kube::api::{Api, PostParams};
-use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+use kube::core::ObjectMeta;
 use kube::Client;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
@@ -90,6 +92,7 @@ fn resource_attributes(action: &Action) -> (ResourceAttributes, String) {
             namespace,
             None,
         ),
+        Action::ManageUndoRecords { namespace } => ("delete", "", "configmaps", namespace, None),
         Action::SwitchPolicy { source } => match source.kind {
             SourceKind::ConfigMap => (
                 "update",
@@ -123,14 +126,13 @@ fn resource_attributes(action: &Action) -> (ResourceAttributes, String) {
     (attributes, denied)
 }
 
-/// The event recorder of a client: Events name mesh-egress as the reporting controller.
-pub(super) fn recorder(client: &Client) -> Recorder {
-    let reporter = Reporter {
-        controller: "mesh-egress".into(),
-        instance: std::env::var("POD_NAME").ok(),
-    };
-    Recorder::new(client.clone(), reporter)
+/// Who reports audit Events: mesh-egress, and the replica (its pod) when known.
+fn reporting_instance() -> String {
+    std::env::var("POD_NAME").unwrap_or_else(|_| "mesh-egress".to_string())
 }
+
+/// The longest note an Event may carry (events.k8s.io validation: 1 kB).
+const NOTE_LIMIT: usize = 1024;
 
 impl Cluster {
     fn derived(&self, config: kube::Config) -> Result<Self, ClusterError> {
@@ -232,7 +234,8 @@ impl Cluster {
     }
 
     /// Records a change as a Kubernetes Event on the changed object, published with the
-    /// server's identity (`server`'s event recorder), naming the acting user; and as a
+    /// server's identity (one Event per change, see `publish_audit`), naming the acting
+    /// user; and as a
     /// structured log line.
     pub async fn record_change(&self, server: &Cluster, change: Change) {
         let actor = self
@@ -276,17 +279,62 @@ impl Cluster {
             name: Some(name.clone()),
             ..Default::default()
         };
-        let event = Event {
-            type_: EventType::Normal,
-            reason: change.reason.to_string(),
-            note: Some(message),
-            action: change.reason.to_string(),
-            secondary: None,
-        };
-        if let Err(e) = server.recorder.publish(&event, &regarding).await {
+        if let Err(e) = server
+            .publish_audit(change.reason, message, regarding)
+            .await
+        {
             // The change itself succeeded; a missing audit Event must not undo it.
             tracing::warn!(error = %e, "could not record the audit Event");
         }
+    }
+
+    /// Creates one Event for one change. kube's `Recorder` would fold repeats of a reason on
+    /// an object into one Event series, keeping only the first note: later changes would lose
+    /// who made them, and two replicas counting at once lose counts. An audit trail needs each.
+    async fn publish_audit(
+        &self,
+        reason: &str,
+        note: String,
+        regarding: ObjectReference,
+    ) -> Result<(), ClusterError> {
+        let now = k8s_openapi::jiff::Timestamp::now();
+        let namespace = regarding.namespace.clone().unwrap_or_default();
+        let name = format!(
+            "{}.{:x}{:08x}",
+            regarding.name.as_deref().unwrap_or("mesh-egress"),
+            now.as_nanosecond(),
+            rand::random::<u32>()
+        );
+        let mut note = note;
+        if note.len() > NOTE_LIMIT {
+            let mut cut = NOTE_LIMIT - 3;
+            while !note.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            note.truncate(cut);
+            note.push_str("...");
+        }
+        let event = Event {
+            metadata: ObjectMeta {
+                name: Some(name),
+                namespace: Some(namespace.clone()),
+                ..Default::default()
+            },
+            action: Some(reason.to_string()),
+            reason: Some(reason.to_string()),
+            note: Some(note),
+            event_time: Some(MicroTime(now)),
+            regarding: Some(regarding),
+            reporting_controller: Some("mesh-egress".into()),
+            reporting_instance: Some(reporting_instance()),
+            type_: Some("Normal".into()),
+            ..Default::default()
+        };
+        Api::<Event>::namespaced(self.client.clone(), &namespace)
+            .create(&PostParams::default(), &event)
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(())
     }
 }
 

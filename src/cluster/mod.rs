@@ -6,6 +6,7 @@ mod identity;
 pub mod istiod;
 mod policy;
 mod service_entries;
+mod state;
 #[cfg(test)]
 mod write_requests;
 
@@ -13,6 +14,7 @@ pub use error::{ClusterError, ErrorKind};
 pub use identity::{Change, Changed};
 pub use policy::FIELD_MANAGER;
 pub use service_entries::ServiceEntryCache;
+pub use state::{undo_record_name, KeepForUndo, UndoRecord, REVOKED_SESSIONS};
 
 use crate::domain::overview::{NamespaceInfo, Registered};
 use crate::domain::policy::{setting_from_mesh_config, IstiodView};
@@ -39,7 +41,18 @@ pub struct ConnectOptions {
     pub revision: Option<String>,
     /// istiod's debug address (`http://HOST:PORT`), to show what istiod really uses.
     pub istiod_debug: Option<String>,
+    /// Where mesh-egress keeps its own state (undo records, signed-out sessions); otherwise
+    /// the pod's namespace in a cluster, or the kubeconfig context's namespace.
+    pub state_namespace: Option<String>,
+    /// How long a request waits for the API server's answer (watches excepted); otherwise
+    /// [`REQUEST_READ_TIMEOUT`].
+    pub read_timeout: Option<std::time::Duration>,
 }
+
+/// How long a request waits for the API server to send anything before it gives up: a hung
+/// API server makes a page say so instead of hanging it (shorter than the server's own request
+/// timeout). Watches wait longer (their own client), since they idle between changes.
+pub const REQUEST_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// The API group of ServiceEntries and Sidecars.
 const NETWORKING_GROUP: &str = "networking.istio.io";
@@ -48,6 +61,8 @@ const NETWORKING_GROUP: &str = "networking.istio.io";
 #[derive(Clone)]
 pub struct Cluster {
     client: Client,
+    /// The server identity's client for watches: the default (long) read timeout.
+    watch_client: Client,
     config: Config,
     identity: std::sync::Arc<OnceCell<String>>,
     server: String,
@@ -56,9 +71,8 @@ pub struct Cluster {
     istiod_debug: Option<String>,
     networking_version: std::sync::Arc<OnceCell<String>>,
     cache: std::sync::Arc<std::sync::OnceLock<ServiceEntryCache>>,
-    recently_deleted: service_entries::RecentlyDeleted,
+    state_namespace: String,
     identities: identity::IdentityCache,
-    recorder: kube::runtime::events::Recorder,
 }
 
 impl Cluster {
@@ -86,11 +100,19 @@ impl Cluster {
         };
         let server = config.cluster_url.to_string();
         let server = server.trim_end_matches('/').to_string();
+        let state_namespace = options
+            .state_namespace
+            .clone()
+            .unwrap_or_else(|| config.default_namespace.clone());
+        let watch_client =
+            Client::try_from(config.clone()).map_err(|e| ClusterError::config(e.to_string()))?;
+        let mut config = config;
+        config.read_timeout = Some(options.read_timeout.unwrap_or(REQUEST_READ_TIMEOUT));
         let client =
             Client::try_from(config.clone()).map_err(|e| ClusterError::config(e.to_string()))?;
         Ok(Self {
-            recorder: identity::recorder(&client),
             client,
+            watch_client,
             config,
             identity: Default::default(),
             server,
@@ -99,7 +121,7 @@ impl Cluster {
             istiod_debug: options.istiod_debug.clone(),
             networking_version: Default::default(),
             cache: Default::default(),
-            recently_deleted: Default::default(),
+            state_namespace,
             identities: identity::identity_cache(),
         })
     }
@@ -109,7 +131,7 @@ impl Cluster {
     pub(crate) fn with_client(client: Client, istio_namespace: &str) -> Self {
         let url = "https://apiserver.test".parse().unwrap_or_default();
         Self {
-            recorder: identity::recorder(&client),
+            watch_client: client.clone(),
             client,
             config: Config::new(url),
             identity: Default::default(),
@@ -119,7 +141,7 @@ impl Cluster {
             istiod_debug: None,
             networking_version: Default::default(),
             cache: Default::default(),
-            recently_deleted: Default::default(),
+            state_namespace: "mesh-egress".into(),
             identities: identity::identity_cache(),
         }
     }

@@ -1,4 +1,5 @@
-//! ServiceEntries: a watch-backed cache shared by every request, and create / delete / undo.
+//! ServiceEntries: a watch-backed cache shared by every request, and create / delete / undo
+//! (the undo records themselves live in `state.rs`).
 
 use super::{Cluster, ClusterError, ErrorKind, FIELD_MANAGER};
 use crate::domain::service_entry::{view_from_spec, Seen, ServiceEntryDetail, ServiceEntryView};
@@ -8,7 +9,7 @@ use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
 use kube::core::{ApiResource, DynamicObject};
 use kube::runtime::reflector::{self, Store};
 use kube::runtime::{watcher, WatchStreamExt};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -109,7 +110,7 @@ fn clean_for_recreate(object: &DynamicObject) -> DynamicObject {
 /// Retries of the watch: from 250 ms doubling to at most 1 s, with jitter, and from the start
 /// again after a success. kube's default goes up to 30 s, so a cache could stay stale for half
 /// a minute after the API server is back; here it is fresh within seconds.
-struct QuickBackoff {
+pub(super) struct QuickBackoff {
     next: Duration,
 }
 
@@ -362,15 +363,17 @@ impl Cluster {
         Ok(view_of(&created))
     }
 
-    /// Deletes a ServiceEntry, answering what it was, and keeps what is needed to re-create it
-    /// exactly (spec, labels, annotations) for [`Cluster::undo_delete`]. With `seen`, only that
-    /// version is deleted: an object changed (or re-created) since is left alone, and the
-    /// apiserver checks it again at the delete itself (preconditions).
+    /// Deletes a ServiceEntry, answering what it was. With `keep`, an undo record (everything
+    /// needed to re-create it exactly: spec, labels, annotations) is written first, in the
+    /// cluster, so any replica can undo it after a restart. With `seen`, only that version is
+    /// deleted: an object changed (or re-created) since is left alone, and the apiserver checks
+    /// it again at the delete itself (preconditions).
     pub async fn delete_service_entry(
         &self,
         namespace: &str,
         name: &str,
         seen: Option<&Seen>,
+        keep: Option<&super::KeepForUndo<'_>>,
     ) -> Result<ServiceEntryView, ClusterError> {
         let api = self.service_entry_api(namespace).await?;
         let changed = || {
@@ -384,12 +387,16 @@ impl Cluster {
         // user saw, and the delete carries the version read here. A status write in between
         // is a 409, and the check runs again.
         let mut attempts = 0;
-        let object = loop {
+        let mut record = None;
+        let result = loop {
             attempts += 1;
-            let object = api.get(name).await.map_err(|e| self.err(e))?;
+            let object = match api.get(name).await {
+                Ok(object) => object,
+                Err(e) => break Err(self.err(e)),
+            };
             let now = view_of(&object).seen;
             let params = match (seen, &now) {
-                (Some(seen), Some(now)) if !seen.still(now) => return Err(changed()),
+                (Some(seen), Some(now)) if !seen.still(now) => break Err(changed()),
                 (Some(_), Some(now)) => DeleteParams {
                     preconditions: Some(Preconditions {
                         uid: Some(now.uid.clone()),
@@ -399,59 +406,55 @@ impl Cluster {
                 },
                 _ => DeleteParams::default(),
             };
+            if let Some(keep) = keep {
+                match keep
+                    .store
+                    .keep_for_undo(&clean_for_recreate(&object), keep)
+                    .await
+                {
+                    Ok(name) => record = Some(name),
+                    Err(e) => break Err(e),
+                }
+            }
             match api.delete(name, &params).await.map_err(|e| self.err(e)) {
-                Ok(_) => break object,
+                Ok(_) => break Ok(object),
                 Err(e) if e.kind == ErrorKind::Conflict && attempts < 5 => continue,
-                Err(e) if e.kind == ErrorKind::Conflict => return Err(changed()),
-                Err(e) => return Err(e),
+                Err(e) if e.kind == ErrorKind::Conflict => break Err(changed()),
+                Err(e) => break Err(e),
             }
         };
-        let view = view_of(&object);
-        self.recently_deleted
-            .lock()
-            .map_err(|_| {
-                ClusterError::internal("the list of deleted objects is unavailable".into())
-            })?
-            .insert(
-                (namespace.to_string(), name.to_string()),
-                clean_for_recreate(&object),
-            );
-        Ok(view)
+        match (result, keep, record) {
+            (Ok(object), _, _) => Ok(view_of(&object)),
+            (Err(e), Some(keep), Some(record)) => {
+                // Nothing was deleted: no undo record may claim it was.
+                if let Err(forget) = keep.store.forget_undo(&record).await {
+                    tracing::warn!(error = %forget, record, "could not remove an unused undo record");
+                }
+                Err(e)
+            }
+            (Err(e), _, _) => Err(e),
+        }
     }
 
-    /// Re-creates a ServiceEntry this server deleted, exactly as it was.
-    pub async fn undo_delete(
+    /// Creates a deleted ServiceEntry again, exactly as it was, acting as this cluster's
+    /// identity (the undo record is the server's; the write is the user's).
+    pub async fn restore_service_entry(
         &self,
-        namespace: &str,
-        name: &str,
+        record: &super::UndoRecord,
     ) -> Result<ServiceEntryView, ClusterError> {
-        let key = (namespace.to_string(), name.to_string());
-        let object = self
-            .recently_deleted
-            .lock()
-            .map_err(|_| ClusterError::internal("the list of deleted objects is unavailable".into()))?
-            .get(&key)
-            .cloned()
-            .ok_or_else(|| ClusterError::precondition(format!("there is nothing to undo for {namespace}/{name}: this server did not delete it")))?;
+        let namespace = record.object.metadata.namespace.clone().unwrap_or_default();
         let created = self
-            .service_entry_api(namespace)
+            .service_entry_api(&namespace)
             .await?
             .create(
                 &PostParams {
                     dry_run: false,
                     field_manager: Some(FIELD_MANAGER.to_string()),
                 },
-                &object,
+                &record.object,
             )
             .await
             .map_err(|e| self.err(e))?;
-        if let Ok(mut deleted) = self.recently_deleted.lock() {
-            deleted.remove(&key);
-        }
         Ok(view_of(&created))
     }
 }
-
-/// The recently deleted objects, by namespace and name.
-pub(super) type RecentlyDeleted =
-    Arc<Mutex<std::collections::BTreeMap<(String, String), DynamicObject>>>;

@@ -23,6 +23,12 @@ pub enum Action {
         /// The namespace.
         namespace: String,
     },
+    /// Manage mesh-egress's own records (undo anyone's delete): delete ConfigMaps in the
+    /// namespace that holds them.
+    ManageUndoRecords {
+        /// mesh-egress's state namespace.
+        namespace: String,
+    },
     /// Switch the mesh-wide policy where it lives.
     SwitchPolicy {
         /// The ConfigMap or control plane that holds it.

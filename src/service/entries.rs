@@ -1,8 +1,9 @@
 //! External services (ServiceEntries): list, read, create, delete, undo.
 
 use super::{checked_key, Actor, Answer};
-use crate::cluster::{Change, Changed};
-use crate::domain::access::{Action, NamespacePermissions};
+use crate::auth::now;
+use crate::cluster::{Change, Changed, KeepForUndo};
+use crate::domain::access::{Access, Action, NamespacePermissions};
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::manifest::service_entry_for_create;
 use crate::domain::service_entry::{Seen, ServiceEntryDetail, ServiceEntryView};
@@ -78,7 +79,8 @@ pub async fn create_from_form(actor: &Actor, form: &ServiceEntryForm) -> Answer<
     create_from_manifest(actor, &manifest, Some(form.namespace.trim())).await
 }
 
-/// Deletes a ServiceEntry; the answer names the hosts pods no longer reach.
+/// Deletes a ServiceEntry; the answer names the hosts pods no longer reach. An undo record
+/// is kept in the cluster first (for [`undo_delete`], from any replica, for a bounded time).
 pub async fn delete_service_entry(
     actor: &Actor,
     namespace: &str,
@@ -86,20 +88,63 @@ pub async fn delete_service_entry(
     seen: Option<Seen>,
 ) -> Answer<ServiceEntryView> {
     checked_key(namespace, Some(name))?;
+    let who = actor.mapped(actor.cluster.whoami().await)?;
+    let keep = KeepForUndo {
+        store: &actor.server,
+        deleted_by: &who,
+        until: now() + actor.undo_for,
+    };
     let deleted = actor.mapped(
         actor
             .cluster
-            .delete_service_entry(namespace, name, seen.as_ref())
+            .delete_service_entry(namespace, name, seen.as_ref(), Some(&keep))
             .await,
     )?;
     audit(actor, namespace, name, EntryChange::Deleted, &deleted.hosts).await;
+    // Expired records go now and then, by the server, whatever happens to this request.
+    let server = actor.server.clone();
+    tokio::spawn(async move {
+        if let Err(e) = server.sweep_undo_records(now()).await {
+            tracing::debug!(error = %e, "could not remove expired undo records");
+        }
+    });
     Ok(deleted)
 }
 
-/// Re-creates a ServiceEntry this server deleted, exactly as it was.
+/// Creates a deleted ServiceEntry again, exactly as it was: as the user, from the undo record
+/// in the cluster, within the undo window, only for the user who deleted it or one who may
+/// delete the record itself (an admin of mesh-egress's namespace).
 pub async fn undo_delete(actor: &Actor, namespace: &str, name: &str) -> Answer<ServiceEntryView> {
     checked_key(namespace, Some(name))?;
-    let view = actor.mapped(actor.cluster.undo_delete(namespace, name).await)?;
+    let record = actor
+        .mapped(actor.server.undo_record(namespace, name, now()).await)?
+        .ok_or_else(|| AppError::Precondition {
+            reason: format!(
+                "there is nothing to undo for {namespace}/{name}: it was not deleted here in \
+                 the last {} minutes",
+                actor.undo_for.div_ceil(60)
+            ),
+        })?;
+    let who = actor.mapped(actor.cluster.whoami().await)?;
+    if record.deleted_by != who {
+        let manage = Action::ManageUndoRecords {
+            namespace: actor.server.state_namespace().to_string(),
+        };
+        if let Access::Denied { .. } = actor.mapped(actor.cluster.can(&manage).await)? {
+            return Err(AppError::Forbidden {
+                message: format!(
+                    "{namespace}/{name} was deleted by {}: only they, or someone who may delete \
+                     configmaps in namespace {}, can undo it",
+                    record.deleted_by,
+                    actor.server.state_namespace()
+                ),
+            });
+        }
+    }
+    let view = actor.mapped(actor.cluster.restore_service_entry(&record).await)?;
+    if let Err(e) = actor.server.forget_undo(&record.record).await {
+        tracing::warn!(error = %e, record = record.record, "could not remove a used undo record");
+    }
     audit(actor, namespace, name, EntryChange::Restored, &view.hosts).await;
     Ok(view)
 }

@@ -12,7 +12,7 @@ pub use entries::{
     namespace_access, service_entry, undo_delete,
 };
 pub use policy::{outbound_policy, overview, switch_policy};
-pub use session::{session, sign_in};
+pub use session::{session, sign_in, sign_out};
 pub use traffic::{
     entry_traffic, namespace_traffic, policy_preview, traffic, traffic_page, Traffic, FIRST_WAIT,
 };
@@ -35,7 +35,11 @@ pub struct Services {
     auth: Arc<AuthMode>,
     metrics: Arc<Metrics>,
     traffic: Traffic,
+    undo_for: u64,
 }
+
+/// How long a delete can be undone, unless the server is told otherwise (`--undo-minutes`).
+pub const UNDO_SECONDS: u64 = 15 * 60;
 
 /// Who acts, resolved from the caller: the cluster as that user, and the server's own.
 pub struct Actor {
@@ -47,6 +51,7 @@ pub struct Actor {
     pub shared: bool,
     metrics: Arc<Metrics>,
     traffic: Traffic,
+    undo_for: u64,
 }
 
 impl Services {
@@ -62,6 +67,15 @@ impl Services {
             auth,
             metrics,
             traffic,
+            undo_for: UNDO_SECONDS,
+        }
+    }
+
+    /// The same, with deletes undoable for `seconds` instead of [`UNDO_SECONDS`].
+    pub fn with_undo_for(self, seconds: u64) -> Self {
+        Self {
+            undo_for: seconds,
+            ..self
         }
     }
 
@@ -86,7 +100,7 @@ impl Services {
         let server = self.server()?.clone();
         let cluster = match caller {
             Caller::Local => server.clone(),
-            Caller::SignedIn { token } => self.mapped(server.with_token(token))?,
+            Caller::SignedIn { token, .. } => self.mapped(server.with_token(token))?,
             Caller::Proxied { user, groups } => {
                 self.mapped(server.impersonating(user, groups.clone()))?
             }
@@ -102,6 +116,7 @@ impl Services {
             shared: self.auth.is_shared(),
             metrics: self.metrics.clone(),
             traffic: self.traffic.clone(),
+            undo_for: self.undo_for,
         })
     }
 

@@ -48,3 +48,40 @@ pub async fn sign_in(services: &Services, token: &str) -> Answer<(String, String
     tracing::info!(target: "audit", user = %user, "signed in");
     Ok((user, sealed))
 }
+
+/// Ends a signed-in session on every replica: the session's id is recorded in the cluster
+/// until its cookie would have expired, and refused from then on. (The browser's cookie is
+/// cleared by the caller whatever this answers.)
+pub async fn sign_out(services: &Services, caller: &Caller) -> Answer<()> {
+    let (
+        AuthMode::Token { revoked, .. },
+        Caller::SignedIn {
+            session,
+            expires_at,
+            ..
+        },
+    ) = (services.auth().as_ref(), caller)
+    else {
+        return Ok(());
+    };
+    revoked.insert(session, *expires_at);
+    let user = match services.actor(caller) {
+        Ok(actor) => actor.cluster.whoami().await.ok(),
+        Err(_) => None,
+    };
+    let server = services.server()?;
+    services
+        .mapped(server.revoke_session(session, *expires_at, now()).await)
+        .map_err(|e| AppError::Cluster {
+            message: format!(
+                "you are signed out in this browser, but the session could not be ended on the \
+                 other replicas: {e}"
+            ),
+        })?;
+    tracing::info!(
+        target: "audit",
+        user = user.as_deref().unwrap_or("an unidentified user"),
+        "signed out"
+    );
+    Ok(())
+}

@@ -88,8 +88,9 @@ impl TestNamespace {
             kubeconfig: Some(kubeconfig()),
             context: None,
             istio_namespace: self.name.clone(),
-            revision: None,
-            istiod_debug: None,
+            // Undo records and signed-out sessions go with the test's namespace.
+            state_namespace: Some(self.name.clone()),
+            ..Default::default()
         })
         .await
         .expect("connect")
