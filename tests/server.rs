@@ -591,3 +591,58 @@ async fn metric_labels_stay_bounded_whatever_clients_send() {
         "{text}"
     );
 }
+
+/// An API server that accepts connections and then says nothing (hung, or a black-holing
+/// load balancer): a request gives up after the read timeout and says the cluster is
+/// unreachable, instead of holding the page for the kernel's TCP timeout.
+#[tokio::test]
+async fn a_hung_api_server_is_given_up_on_after_the_read_timeout() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("listen");
+    let port = listener.local_addr().expect("addr").port();
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            open.push(socket);
+        }
+    });
+    let dir = std::env::temp_dir().join(format!("mesh-egress-hung-{:08x}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("kubeconfig");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: hung\n  cluster:\n    server: http://127.0.0.1:{port}\n\
+             users:\n- name: u\n  user:\n    token: t\ncontexts:\n- name: hung\n  context: {{cluster: hung, user: u}}\n\
+             current-context: hung\n"
+        ),
+    )
+    .expect("write kubeconfig");
+    let cluster = Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(path),
+        istio_namespace: "istio-system".into(),
+        read_timeout: Some(Duration::from_secs(1)),
+        ..Default::default()
+    })
+    .await
+    .expect("client");
+    let started = Instant::now();
+    let error = cluster.namespaces().await.expect_err("nothing answers");
+    let took = started.elapsed();
+    held.abort();
+    assert_eq!(
+        error.kind,
+        mesh_egress::cluster::ErrorKind::Unreachable,
+        "{error}"
+    );
+    assert!(
+        took < Duration::from_secs(10),
+        "gave up after {took:?}, not at the read timeout"
+    );
+    let message = mesh_egress::error::AppError::from(error).to_string();
+    assert!(
+        message.contains(&format!("127.0.0.1:{port}")),
+        "says which API server: {message}"
+    );
+}

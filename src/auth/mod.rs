@@ -429,20 +429,17 @@ mod tests {
             unreachable!()
         };
         let sealed = sessions.seal("t", now() + 60).expect("seal");
-        let mut plain = HeaderMap::new();
-        plain.insert(
-            "cookie",
-            format!("{COOKIE}={sealed}").parse().expect("header"),
-        );
+        let with_cookie = |name: &str| {
+            let mut headers = HeaderMap::new();
+            let value = format!("{name}={sealed}").parse().expect("header");
+            headers.insert("cookie", value);
+            headers
+        };
+        let (plain, host) = (with_cookie(COOKIE), with_cookie(SECURE_COOKIE));
         assert!(matches!(
             mode.caller(&plain, None),
             Caller::Anonymous { .. }
         ));
-        let mut host = HeaderMap::new();
-        host.insert(
-            "cookie",
-            format!("{SECURE_COOKIE}={sealed}").parse().expect("header"),
-        );
         assert!(matches!(
             mode.caller(&host, None),
             Caller::SignedIn { token, .. } if token == "t"

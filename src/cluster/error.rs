@@ -120,6 +120,11 @@ impl ClusterError {
             ErrorKind::Unauthenticated => {
                 format!("{message} (the token may have expired or been revoked)")
             }
+            ErrorKind::ApiServer if message.contains("failed calling webhook") => format!(
+                "istiod's validating webhook did not answer, so the API server at {cluster} \
+                 refuses every Istio change until istiod is back (kubectl -n istio-system get \
+                 pods -l app=istiod); nothing was written. The API server said: {message}"
+            ),
             ErrorKind::ApiServer => format!("{} from {cluster}: {message}", status.code),
             _ => message,
         };

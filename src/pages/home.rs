@@ -269,7 +269,7 @@ fn PolicyCard(
                         }.into_any()
                     }
                     IstiodView::Unreachable(why) => view! {
-                        <p class="muted small" data-testid="istiod-view">{format!("istiod: unknown ({why})")}</p>
+                        <p class="muted small" data-testid="istiod-view">{format!("istiod is not answering ({why}): the mode it uses is unknown")}</p>
                     }.into_any(),
                 }
             })}

@@ -255,3 +255,20 @@ pub async fn get_page(router: &axum::Router, path: &str) -> (axum::http::StatusC
     .await;
     (answer.status, answer.body)
 }
+
+/// Prints a measurement and adds it to `target/recovery.txt`, which `make integration` prints
+/// at the end (cargo keeps a passing test's output to itself). Measurements are printed, not
+/// asserted: these machines are shared and noisy.
+#[allow(dead_code)]
+pub fn measured(line: &str) {
+    use std::io::Write;
+    println!("{line}");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/recovery.txt");
+    if let Ok(mut file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
+        let _ = writeln!(file, "{line}");
+    }
+}
