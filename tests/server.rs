@@ -646,3 +646,40 @@ async fn a_hung_api_server_is_given_up_on_after_the_read_timeout() {
         "says which API server: {message}"
     );
 }
+
+/// Watches idle between changes: the request read timeout must not cut them (they have their
+/// own client), or the cache would drop and re-list every few seconds.
+#[tokio::test]
+async fn the_watch_outlives_the_request_read_timeout() {
+    let cluster = Cluster::connect(&ConnectOptions {
+        kubeconfig: Some(kubeconfig()),
+        istio_namespace: "istio-system".into(),
+        read_timeout: Some(Duration::from_secs(1)),
+        ..Default::default()
+    })
+    .await
+    .expect("client");
+    let cache = cluster.start_service_entry_cache(Default::default());
+    let mut status = cache.subscribe();
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !status.borrow().synced {
+            status.changed().await.expect("status");
+        }
+    })
+    .await
+    .expect("synced");
+    let quiet = tokio::time::timeout(Duration::from_secs(4), async {
+        loop {
+            status.changed().await.expect("status");
+            let now = status.borrow().clone();
+            if !now.connected {
+                return now;
+            }
+        }
+    })
+    .await;
+    assert!(
+        quiet.is_err(),
+        "the watch dropped after the read timeout: {quiet:?}"
+    );
+}

@@ -1,4 +1,6 @@
 import { chromium, expect, test } from "@playwright/test";
+import * as fs from "fs";
+import * as path from "path";
 import { kubectl } from "./fixtures/kubectl";
 
 const port = Number(process.env.E2E_PORT ?? 3100);
@@ -33,4 +35,29 @@ test("DNS rebinding: a page under another name that resolves to 127.0.0.1 gets 4
   expect(write).toBe(421);
   expect(meshConfig()).toBe(before);
   await browser.close();
+});
+
+test("sign-out ends the session on the server: a cookie copied before it is refused after", async ({ page, playwright }) => {
+  const shared = `http://127.0.0.1:${process.env.E2E_SHARED_PORT ?? 3101}`;
+  const adminToken = fs.readFileSync(path.resolve(__dirname, "../../target/testenv/tokens/admin"), "utf8").trim();
+  await page.goto(`${shared}/login`);
+  await page.getByTestId("login-token").fill(adminToken);
+  await page.getByTestId("login-submit").click();
+  await page.waitForURL(`${shared}/`);
+  await expect(page.getByTestId("session-user")).toHaveText("admin");
+  // The attacker's copy of the cookie (from a shared machine, a proxy log, a backup).
+  const cookies = await page.context().cookies(shared);
+  const stolen = cookies.map((c) => `${c.name}=${c.value}`).join("; ");
+  const replay = await playwright.request.newContext({ extraHTTPHeaders: { cookie: stolen, accept: "application/json" } });
+  expect((await replay.post(`${shared}/api/overview`)).status()).toBe(200);
+
+  await page.getByTestId("sign-out").click();
+  await page.waitForURL(`${shared}/login`);
+  // The copy no longer works: the session is revoked in the cluster, not only in this browser.
+  await expect.poll(async () => (await replay.post(`${shared}/api/overview`)).status()).toBe(401);
+  const before = meshConfig();
+  const write = await replay.post(`${shared}/api/set_outbound_policy`, { form: { mode: "REGISTRY_ONLY" } });
+  expect(write.status()).toBe(401);
+  expect(meshConfig()).toBe(before);
+  await replay.dispose();
 });

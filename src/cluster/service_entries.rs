@@ -170,7 +170,7 @@ impl Cluster {
             };
             let writer = reflector::store::Writer::new(resource.clone());
             let _ = store.set(writer.as_reader());
-            let api = Api::<DynamicObject>::all_with(cluster.client.clone(), &resource);
+            let api = Api::<DynamicObject>::all_with(cluster.watch_client.clone(), &resource);
             let stream = watcher(api, watcher::Config::default())
                 .backoff(QuickBackoff::default())
                 .modify(keep_what_pages_need)
