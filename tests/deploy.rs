@@ -190,6 +190,12 @@ async fn deploy_is_safe_as_shipped_and_its_service_account_does_what_the_server_
         ),
         (vec!["create", "configmaps", "-n", "mesh-egress"], true),
         (
+            vec!["watch", "serviceentries.networking.istio.io", "-A"],
+            true,
+        ),
+        (vec!["watch", "namespaces"], false),
+        (vec!["watch", "sidecars.networking.istio.io", "-A"], false),
+        (
             vec![
                 "create",
                 "serviceentries.networking.istio.io",
