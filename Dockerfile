@@ -14,11 +14,12 @@ RUN rustup target add wasm32-unknown-unknown \
     && cargo install wasm-bindgen-cli --version 0.2.130
 WORKDIR /src
 COPY . .
-RUN cargo leptos build --release --cargo-locked
+RUN cargo leptos build --release --cargo-locked --precompress
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 WORKDIR /app
 COPY --from=builder /src/target/release/mesh-egress /app/mesh-egress
+COPY --from=builder /src/target/release/hash.txt /app/hash.txt
 COPY --from=builder /src/target/site /app/site
 ENV LEPTOS_SITE_ADDR=0.0.0.0:8080 \
     LEPTOS_SITE_ROOT=/app/site \

@@ -57,6 +57,14 @@ async fn serve(
     if let Some(addr) = args.addr {
         leptos_options.site_addr = addr;
     }
+    // The release build names the site's files by content hash and says so in hash.txt beside
+    // the binary; use them whenever that file is there (LEPTOS_HASH_FILES decides otherwise).
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        leptos_options.hash_files = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos_options.hash_file)))
+            .is_some_and(|path| path.exists());
+    }
     let addr = leptos_options.site_addr;
     let auth = args.auth_mode().map_err(anyhow::Error::msg)?;
     mesh_egress::cli::check_bind(addr, args.allow_unauthenticated || auth.is_shared())

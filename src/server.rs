@@ -119,6 +119,7 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
         let revoked = revoked.clone();
         server.watch_revoked_sessions(move |record| revoked.replace(record));
     }
+    let hashed_names = leptos_options.hash_files;
     let routes = generate_route_list(App);
     let cache = services
         .server()
@@ -175,6 +176,12 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
             track(metrics.clone(), matched, request, next)
         }))
         .layer(Extension(auth))
+        // Pages and API answers by Accept-Encoding (brotli, gzip); the live stream and the
+        // site's files, pre-compressed at build time, are left as they are.
+        .layer(tower_http::compression::CompressionLayer::new())
+        .layer(axum::middleware::from_fn(move |request, next| {
+            crate::caching::cache_headers(hashed_names, request, next)
+        }))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(refuse_cross_origin_writes))
         .layer(axum::middleware::from_fn(move |request, next| {

@@ -683,3 +683,79 @@ async fn the_watch_outlives_the_request_read_timeout() {
         "the watch dropped after the read timeout: {quiet:?}"
     );
 }
+
+/// Pages and API answers are compressed by `Accept-Encoding` (brotli first), and decode to
+/// the same page; the live stream is never compressed (it would be held back in a buffer).
+#[tokio::test]
+async fn pages_and_answers_are_compressed_by_accept_encoding_and_the_live_stream_is_not() {
+    use std::io::Read;
+    use tower::ServiceExt;
+    let router = router_for(kubeconfig()).await;
+    let fetch = |request: Request<Body>| {
+        let router = router.clone();
+        async move {
+            let response = router.oneshot(request).await.expect("response");
+            let encoding = response
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap_or_default().to_string());
+            let vary = response.headers().get("vary").cloned();
+            let body = axum::body::to_bytes(response.into_body(), 1 << 24)
+                .await
+                .expect("body");
+            (encoding, vary, body)
+        }
+    };
+    let page = |encoding: &str| {
+        Request::get("/services")
+            .header("host", "127.0.0.1:3000")
+            .header("accept-encoding", encoding)
+            .body(Body::empty())
+            .expect("request")
+    };
+    let (plain_encoding, _, plain) = fetch(page("identity")).await;
+    assert_eq!(plain_encoding, None);
+    let (encoding, vary, brotli) = fetch(page("gzip, deflate, br")).await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    assert!(vary.is_some_and(|v| v.to_str().unwrap_or_default().contains("accept-encoding")));
+    let mut decoded = Vec::new();
+    brotli_decompressor::Decompressor::new(&brotli[..], 4096)
+        .read_to_end(&mut decoded)
+        .expect("valid brotli");
+    let text = String::from_utf8_lossy(&decoded);
+    assert!(
+        text.contains("<html") && text.contains("External services"),
+        "{text}"
+    );
+    assert!(
+        brotli.len() * 3 < plain.len(),
+        "compressed {} bytes to {}",
+        plain.len(),
+        brotli.len()
+    );
+    let answer = Request::post("/api/overview")
+        .header("host", "127.0.0.1:3000")
+        .header("accept", "application/json")
+        .header("accept-encoding", "gzip")
+        .body(Body::empty())
+        .expect("request");
+    let (encoding, _, gzip) = fetch(answer).await;
+    assert_eq!(encoding.as_deref(), Some("gzip"));
+    let mut json = String::new();
+    flate2::read::GzDecoder::new(&gzip[..])
+        .read_to_string(&mut json)
+        .expect("valid gzip");
+    assert!(json.contains("\"namespaces\""), "{json}");
+
+    let events = Request::get("/api/events")
+        .header("host", "127.0.0.1:3000")
+        .header("accept-encoding", "gzip, br")
+        .body(Body::empty())
+        .expect("request");
+    let response = router.clone().oneshot(events).await.expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers().get("content-encoding").is_none(),
+        "the live stream is sent as it happens"
+    );
+}
