@@ -306,3 +306,45 @@ async fn namespaces_and_names_that_are_not_kubernetes_names_never_reach_the_api(
         "nothing was deleted"
     );
 }
+
+#[tokio::test]
+async fn the_all_services_list_comes_a_page_at_a_time_searched_on_the_server() {
+    let ns = TestNamespace::new("se-paging").await;
+    for i in 0..60 {
+        let spec = serde_json::json!({
+            "hosts": [format!("svc-{i:02}.{}.example", ns.name)],
+            "ports": [{"number": 443, "name": "tls", "protocol": "TLS"}],
+            "resolution": "DNS"
+        });
+        ns.create_service_entry(&format!("svc-{i:02}"), spec).await;
+    }
+    let actor = common::local_actor(&ns.cluster().await);
+    let page = |q: String, page: &'static str, size: &'static str| {
+        let actor = &actor;
+        let ns = ns.name.clone();
+        async move { mesh_egress::service::service_entries_page(actor, &ns, &q, page, size).await }
+    };
+    let second = page(String::new(), "2", "25").await.expect("page 2");
+    assert_eq!((second.page, second.matched, second.total), (2, 60, 60));
+    let names: Vec<&str> = second.items.iter().map(|e| e.name.as_str()).collect();
+    assert_eq!(names.first(), Some(&"svc-25"));
+    assert_eq!(names.last(), Some(&"svc-49"));
+    assert_eq!(
+        second.summary("external services"),
+        "26–50 of 60 external services"
+    );
+    // The search runs over every page, and the page past the end is the last one.
+    let found = page("svc-0".into(), "9", "").await.expect("search");
+    assert_eq!((found.page, found.matched, found.items.len()), (1, 10, 10));
+    // Bad paging input names its field; nothing else is answered.
+    for (p, s, field) in [
+        ("0", "", "page"),
+        ("1", "100000", "size"),
+        ("two", "", "page"),
+    ] {
+        match page(String::new(), p, s).await {
+            Err(mesh_egress::error::AppError::Invalid { field: f, .. }) => assert_eq!(f, field),
+            other => panic!("page={p} size={s}: {other:?}"),
+        }
+    }
+}

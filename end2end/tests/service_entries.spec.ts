@@ -128,15 +128,15 @@ test("the lost-connection notice appears when the apiserver stops and clears whe
 });
 
 test("all namespaces: search names and hosts; the detail shows every field and the YAML", async ({ page }) => {
+  // The list is paged (other tests' namespaces may fill the first page): search finds it.
   await page.goto("/services");
   await expect(page.locator("main[data-hydrated=true]")).toHaveCount(1);
   const stripe = page.getByTestId("se-row-payments-stripe-api");
+  await page.getByTestId("se-search").fill("api.stripe");
   await expect(stripe).toBeVisible();
+  await expect(page.getByTestId("se-row-smm-demo-httpbin.org")).toHaveCount(0);
   // HTTPS/TLS/TCP ports say the mesh sees only TCP-level traffic.
   await expect(stripe).toContainText("443/tls (TLS) · TCP-level only");
-  await page.getByTestId("se-search").fill("api.stripe");
-  await expect(page.getByTestId("se-row-smm-demo-httpbin.org")).toHaveCount(0);
-  await expect(stripe).toBeVisible();
 
   await stripe.getByRole("link", { name: "stripe-api" }).click();
   await expect(page.getByTestId("detail-hosts")).toHaveText("api.stripe.com");

@@ -5,6 +5,7 @@
 
 use crate::domain::access::{NamespacePermissions, Session};
 use crate::domain::form::ServiceEntryForm;
+use crate::domain::paging::Page;
 #[cfg(feature = "ssr")]
 use crate::domain::service_entry::Seen;
 use crate::domain::service_entry::{ServiceEntryDetail, ServiceEntryView};
@@ -56,6 +57,15 @@ acting! {
     /// from the watch cache.
     "service_entries" list_service_entries(namespace: String) -> Vec<ServiceEntryView>
         = |actor| crate::service::list_service_entries(&actor, &namespace)
+}
+
+acting! {
+    /// One page (`page` from 1, `size` rows, 50 unless given, at most 500) of the
+    /// ServiceEntries of a namespace (empty: every namespace the user may list) whose name or a
+    /// host contains `q`, with `matched` and `total` counts.
+    "service_entries_page" list_service_entries_page(namespace: String, q: String, page: String, size: String)
+        -> Page<ServiceEntryView>
+        = |actor| crate::service::service_entries_page(&actor, &namespace, &q, &page, &size)
 }
 
 acting! {

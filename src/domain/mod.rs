@@ -5,6 +5,7 @@ pub mod access;
 pub mod form;
 pub mod manifest;
 pub mod overview;
+pub mod paging;
 pub mod policy;
 pub mod service_entry;
 pub mod sidecar;

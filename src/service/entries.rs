@@ -6,6 +6,7 @@ use crate::cluster::{Change, Changed, KeepForUndo};
 use crate::domain::access::{Access, Action, NamespacePermissions};
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::manifest::service_entry_for_create;
+use crate::domain::paging::{Page, PageRequest};
 use crate::domain::service_entry::{Seen, ServiceEntryDetail, ServiceEntryView};
 use crate::domain::validation::is_valid;
 use crate::error::AppError;
@@ -35,6 +36,25 @@ pub async fn list_service_entries(actor: &Actor, namespace: &str) -> Answer<Vec<
         entries.retain(|e| visible.contains(&e.namespace));
     }
     Ok(entries)
+}
+
+/// One page of the ServiceEntries of a namespace (empty: every namespace the actor may list)
+/// whose name or a host contains `query`, with the totals.
+pub async fn service_entries_page(
+    actor: &Actor,
+    namespace: &str,
+    query: &str,
+    page: &str,
+    size: &str,
+) -> Answer<Page<ServiceEntryView>> {
+    let request = PageRequest::parse(page, size).map_err(|(field, reason)| AppError::Invalid {
+        field: field.into(),
+        reason,
+    })?;
+    let entries = list_service_entries(actor, namespace).await?;
+    let total = entries.len();
+    let matching = entries.into_iter().filter(|e| e.matches(query)).collect();
+    Ok(Page::of(matching, total, request))
 }
 
 /// One ServiceEntry with every field, its YAML and what validation finds in it.

@@ -9,7 +9,7 @@ mod traffic;
 
 pub use entries::{
     create_from_form, create_from_manifest, delete_service_entry, list_service_entries,
-    namespace_access, service_entry, undo_delete,
+    namespace_access, service_entries_page, service_entry, undo_delete,
 };
 pub use policy::{outbound_policy, overview, switch_policy};
 pub use session::{session, sign_in, sign_out};
