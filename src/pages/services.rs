@@ -1,8 +1,10 @@
 use crate::api::{get_namespace_traffic, list_service_entries_page};
-use crate::components::{Live, Loading, Pager, ServiceEntryTable, TrafficNotice, TrafficTick};
+use crate::components::{
+    use_query_param, Live, Loading, Pager, ServiceEntryTable, TrafficNotice, TrafficTick,
+};
 use crate::domain::url_encode;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::use_navigate;
 use leptos_router::NavigateOptions;
 
 /// `/services`: every namespace's external services, a page at a time. Search and paging run
@@ -11,8 +13,7 @@ use leptos_router::NavigateOptions;
 /// once; a change in the cluster reloads only the page on screen.
 #[component]
 pub fn ServicesPage() -> impl IntoView {
-    let query = use_query_map();
-    let param = move |key: &str| query.with(|q| q.get(key).unwrap_or_default());
+    let param = use_query_param();
     let live = expect_context::<Live>();
     let entries = Resource::new(
         move || (param("q"), param("page"), param("size"), live.generation()),

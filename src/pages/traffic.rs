@@ -1,19 +1,18 @@
 use crate::api::get_traffic;
 use crate::components::{
-    DestinationTable, Loading, TelemetryHint, TrafficNotice, TrafficTick, WindowLinks,
+    use_query_param, DestinationTable, Loading, TelemetryHint, TrafficNotice, TrafficTick,
+    WindowLinks,
 };
 use crate::domain::traffic::{SortBy, Verdict, Window};
 use crate::domain::url_encode;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 /// `/traffic`: every external destination called in the window — registered, passthrough
 /// (unregistered, allowed) or blocked — with its callers. Search, filter and sort run on the
 /// server; the form is a plain GET, so it works without WASM and links keep the view.
 #[component]
 pub fn TrafficPage() -> impl IntoView {
-    let query = use_query_map();
-    let param = move |key: &str| query.with(|q| q.get(key).unwrap_or_default());
+    let param = use_query_param();
     let tick = expect_context::<TrafficTick>();
     let traffic = Resource::new(
         move || {
