@@ -121,10 +121,10 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
     }
     let hashed_names = leptos_options.hash_files;
     let routes = generate_route_list(App);
-    let cache = services
-        .server()
-        .ok()
-        .map(|c| c.start_service_entry_cache(metrics.clone()));
+    let cache = services.server().ok().map(|c| {
+        c.start_mirrors();
+        c.start_service_entry_cache(metrics.clone())
+    });
     let live = match (&cache, services.server()) {
         (Some(cache), _) => LiveSource::Cache(cache.subscribe()),
         (None, Err(error)) => LiveSource::NoCluster(error.to_string()),

@@ -4,6 +4,7 @@
 pub mod error;
 mod identity;
 pub mod istiod;
+mod mirror;
 mod policy;
 mod service_entries;
 mod state;
@@ -12,6 +13,7 @@ mod write_requests;
 
 pub use error::{ClusterError, ErrorKind};
 pub use identity::{Change, Changed};
+use mirror::Mirror;
 pub use policy::FIELD_MANAGER;
 pub use service_entries::ServiceEntryCache;
 pub use state::{undo_record_name, KeepForUndo, UndoRecord, REVOKED_SESSIONS};
@@ -54,6 +56,64 @@ pub struct ConnectOptions {
 /// timeout). Watches wait longer (their own client), since they idle between changes.
 pub const REQUEST_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
+/// The watch-fed copies of namespaces and Sidecars.
+struct Mirrors {
+    namespaces: Mirror<Namespace>,
+    sidecars: Mirror<DynamicObject>,
+}
+
+/// What the overview keeps of a namespace: its name and labels.
+fn keep_namespace_labels(namespace: &mut Namespace) {
+    let labels = namespace.metadata.labels.take();
+    let name = namespace.metadata.name.take();
+    *namespace = Namespace::default();
+    namespace.metadata.name = name;
+    namespace.metadata.labels = labels;
+}
+
+/// What the effective-policy rules keep of a Sidecar: its outbound policy and whether it
+/// selects workloads.
+fn keep_sidecar_policy(sidecar: &mut DynamicObject) {
+    let meta = &mut sidecar.metadata;
+    meta.managed_fields = None;
+    meta.annotations = None;
+    meta.labels = None;
+    let spec = sidecar.data.get("spec");
+    let kept: serde_json::Map<String, serde_json::Value> =
+        ["outboundTrafficPolicy", "workloadSelector"]
+            .iter()
+            .filter_map(|key| Some((key.to_string(), spec?.get(*key)?.clone())))
+            .collect();
+    sidecar.data = serde_json::json!({ "spec": kept });
+}
+
+/// A namespace as the overview needs it: its name, and whether injection is on by label.
+fn namespace_info(meta: &kube::core::ObjectMeta) -> Option<NamespaceInfo> {
+    let name = meta.name.clone()?;
+    let labels = meta.labels.as_ref();
+    let injection = labels.is_some_and(|l| {
+        l.get("istio-injection").map(String::as_str) == Some("enabled")
+            || l.contains_key("istio.io/rev")
+    });
+    Some(NamespaceInfo { name, injection })
+}
+
+/// A Sidecar's outbound policy.
+fn sidecar_policy(sidecar: &DynamicObject) -> Result<SidecarPolicy, ClusterError> {
+    let namespace = sidecar.metadata.namespace.clone().unwrap_or_default();
+    let name = sidecar.metadata.name.clone().unwrap_or_default();
+    let spec = sidecar.data.get("spec").cloned().unwrap_or_default();
+    let setting = setting_from_mesh_config(&spec).map_err(|e| {
+        ClusterError::malformed(format!("Sidecar {namespace}/{name}"), e.to_string())
+    })?;
+    Ok(SidecarPolicy {
+        has_workload_selector: spec.get("workloadSelector").is_some_and(|w| !w.is_null()),
+        namespace,
+        name,
+        setting,
+    })
+}
+
 /// The API group of ServiceEntries and Sidecars.
 const NETWORKING_GROUP: &str = "networking.istio.io";
 
@@ -71,6 +131,7 @@ pub struct Cluster {
     istiod_debug: Option<String>,
     networking_version: std::sync::Arc<OnceCell<String>>,
     cache: std::sync::Arc<std::sync::OnceLock<ServiceEntryCache>>,
+    mirrors: std::sync::Arc<std::sync::OnceLock<Mirrors>>,
     state_namespace: String,
     identities: identity::IdentityCache,
 }
@@ -121,6 +182,7 @@ impl Cluster {
             istiod_debug: options.istiod_debug.clone(),
             networking_version: Default::default(),
             cache: Default::default(),
+            mirrors: Default::default(),
             state_namespace,
             identities: identity::identity_cache(),
         })
@@ -141,6 +203,7 @@ impl Cluster {
             istiod_debug: None,
             networking_version: Default::default(),
             cache: Default::default(),
+            mirrors: Default::default(),
             state_namespace: "mesh-egress".into(),
             identities: identity::identity_cache(),
         }
@@ -201,37 +264,67 @@ impl Cluster {
         ))
     }
 
-    /// Every Sidecar's outbound policy, as the effective-policy rules need it.
+    /// Starts the watch-fed copies of namespaces and Sidecars (for the life of the process);
+    /// until they have their first list, readers LIST.
+    pub fn start_mirrors(&self) {
+        let cluster = self.clone();
+        tokio::spawn(async move {
+            let namespaces = Mirror::start(
+                Api::<Namespace>::all(cluster.watch_client.clone()),
+                (),
+                keep_namespace_labels,
+                "namespaces",
+            );
+            let sidecars = loop {
+                match cluster.sidecar_resource().await {
+                    Ok(resource) => {
+                        break Mirror::start(
+                            Api::<DynamicObject>::all_with(cluster.watch_client.clone(), &resource),
+                            resource,
+                            keep_sidecar_policy,
+                            "sidecars",
+                        )
+                    }
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_secs(2)).await,
+                }
+            };
+            let _ = cluster.mirrors.set(Mirrors {
+                namespaces,
+                sidecars,
+            });
+        });
+    }
+
+    /// Every Sidecar's outbound policy, as the effective-policy rules need it: from the
+    /// watch-fed copy when it is fresh, else with one LIST.
     pub async fn sidecar_policies(&self) -> Result<Vec<SidecarPolicy>, ClusterError> {
+        if let Some(sidecars) = self.mirrors.get().and_then(|m| m.sidecars.objects()) {
+            let mut policies: Vec<SidecarPolicy> = sidecars
+                .iter()
+                .map(|s| sidecar_policy(s))
+                .collect::<Result<_, _>>()?;
+            policies.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+            return Ok(policies);
+        }
         let resource = self.sidecar_resource().await?;
         let sidecars = Api::<DynamicObject>::all_with(self.client.clone(), &resource)
             .list(&ListParams::default())
             .await
             .map_err(|e| self.err(e))?;
-        sidecars
-            .items
-            .into_iter()
-            .map(|sidecar| {
-                let namespace = sidecar.metadata.namespace.clone().unwrap_or_default();
-                let name = sidecar.metadata.name.clone().unwrap_or_default();
-                let spec = sidecar.data.get("spec").cloned().unwrap_or_default();
-                let setting = setting_from_mesh_config(&spec).map_err(|e| {
-                    ClusterError::malformed(format!("Sidecar {namespace}/{name}"), e.to_string())
-                })?;
-                Ok(SidecarPolicy {
-                    has_workload_selector: spec
-                        .get("workloadSelector")
-                        .is_some_and(|w| !w.is_null()),
-                    namespace,
-                    name,
-                    setting,
-                })
-            })
-            .collect()
+        sidecars.items.iter().map(sidecar_policy).collect()
     }
 
-    /// Every namespace, with whether sidecar injection is on by label.
+    /// Every namespace, with whether sidecar injection is on by label: from the watch-fed copy
+    /// when it is fresh, else with one LIST.
     pub async fn namespaces(&self) -> Result<Vec<NamespaceInfo>, ClusterError> {
+        if let Some(namespaces) = self.mirrors.get().and_then(|m| m.namespaces.objects()) {
+            let mut infos: Vec<NamespaceInfo> = namespaces
+                .iter()
+                .filter_map(|n| namespace_info(&n.metadata))
+                .collect();
+            infos.sort_by(|a, b| a.name.cmp(&b.name));
+            return Ok(infos);
+        }
         let namespaces = Api::<Namespace>::all(self.client.clone())
             .list_metadata(&ListParams::default())
             .await
@@ -239,15 +332,7 @@ impl Cluster {
         Ok(namespaces
             .items
             .iter()
-            .filter_map(|ns| {
-                let name = ns.metadata.name.clone()?;
-                let labels = ns.metadata.labels.as_ref();
-                let injection = labels.is_some_and(|l| {
-                    l.get("istio-injection").map(String::as_str) == Some("enabled")
-                        || l.contains_key("istio.io/rev")
-                });
-                Some(NamespaceInfo { name, injection })
-            })
+            .filter_map(|ns| namespace_info(&ns.metadata))
             .collect())
     }
 
