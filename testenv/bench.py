@@ -33,17 +33,23 @@ PER_NS = 20
 PORT = int(os.environ.get("BENCH_PORT", "3195"))
 BASE = f"http://127.0.0.1:{PORT}"
 RUN = f"bench{int(time.time()) % 100000}"
+# Pages read traffic from the test control plane's Prometheus, as in the demo.
+PROMETHEUS = os.environ.get("PROMETHEUS_URL", "http://127.0.0.1:" + os.environ.get("TESTENV_PROMETHEUS_PORT", "19090"))
 
 
 def kubectl(*args, stdin=None):
     env = dict(os.environ, KUBECONFIG=KUBECONFIG)
-    return subprocess.run([KUBECTL, *args], input=stdin, env=env, check=True,
-                          capture_output=True, text=True).stdout
+    done = subprocess.run([KUBECTL, *args], input=stdin, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"bench: kubectl {' '.join(args[:3])} failed: {done.stderr.strip()[:2000]}")
+    return done.stdout
 
 
 def entry(ns, i):
     kind = i % 3
-    hosts = [f"svc{i}.{ns}.example.com"] + [f"alt{j}-{i}.{ns}.example.com" for j in range(i % 3)]
+    # istiod refuses several hosts on a TCP port: TCP entries get one.
+    extra = 0 if kind == 2 else i % 3
+    hosts = [f"svc{i}.{ns}.example.com"] + [f"alt{j}-{i}.{ns}.example.com" for j in range(extra)]
     if kind == 0:
         ports = [{"number": 80, "name": "http", "protocol": "HTTP"}]
     elif kind == 1:
@@ -157,7 +163,7 @@ def main():
     env = dict(os.environ, LEPTOS_SITE_ROOT=os.path.join(ROOT, "target/site"), LEPTOS_ENV="PROD", RUST_LOG="warn")
     log = open(os.path.join(STATE, "logs/bench-server.log"), "w")
     server = subprocess.Popen([os.path.join(ROOT, "target/release/mesh-egress"), "--kubeconfig", KUBECONFIG,
-                               "serve", "--addr", f"127.0.0.1:{PORT}"], env=env, stdout=log, stderr=log)
+                               "--prometheus", PROMETHEUS, "serve", "--addr", f"127.0.0.1:{PORT}"], env=env, stdout=log, stderr=log)
     try:
         deadline = time.time() + 120
         while True:
