@@ -56,3 +56,15 @@ case "$TESTENV_CRDS" in
   smm) ISTIO_CRD_FILE=$CRD_DIR/istio-$ISTIO_API_VERSION-smm.yaml ;;
   *) echo "testenv: TESTENV_CRDS must be istio or smm, not $TESTENV_CRDS" >&2; exit 2 ;;
 esac
+
+# Stops the process of a pid file (TERM, then KILL after 5 s) and removes the file.
+stop_pidfile() { # pid-file
+  [ -f "$1" ] || return 0
+  local pid; pid=$(cat "$1")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$pid" 2>/dev/null || true
+  fi
+  rm -f "$1"
+}

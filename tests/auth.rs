@@ -5,21 +5,13 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{httpbin_spec, kubeconfig, TestNamespace};
+use common::{httpbin_spec, kubeconfig, token, TestNamespace};
 use k8s_openapi::api::core::v1::{ConfigMap, Event};
-use kube::api::{Api, ListParams, PostParams};
+use kube::api::{Api, ListParams};
 use mesh_egress::auth::{AuthMode, SessionKeys};
 use mesh_egress::cluster::{Cluster, ConnectOptions};
 use std::path::PathBuf;
 use std::sync::Arc;
-
-fn token(user: &str) -> String {
-    let path = kubeconfig().with_file_name("tokens").join(user);
-    std::fs::read_to_string(path)
-        .expect("token file")
-        .trim()
-        .to_string()
-}
 
 async fn shared_router(ns: &TestNamespace) -> axum::Router {
     let cluster = Cluster::connect(&ConnectOptions {
@@ -85,16 +77,8 @@ async fn sign_in(router: &axum::Router, user: &str) -> String {
 async fn mesh_config_map(ns: &TestNamespace) -> Api<ConfigMap> {
     let api = Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name);
     if api.get_opt("istio").await.expect("get").is_none() {
-        api.create(
-            &PostParams::default(),
-            &serde_json::from_value(serde_json::json!({
-                "metadata": {"name": "istio"},
-                "data": {"mesh": "trustDomain: cluster.local\n"}
-            }))
-            .expect("ConfigMap"),
-        )
-        .await
-        .expect("create");
+        ns.create_mesh_config("istio", "trustDomain: cluster.local\n")
+            .await;
     }
     api
 }

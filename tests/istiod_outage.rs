@@ -8,21 +8,10 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{httpbin_spec, TestNamespace};
+use common::{httpbin_spec, testenv, TestNamespace};
 use mesh_egress::cluster::{Cluster, ConnectOptions};
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-
-fn testenv(script: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testenv")
-        .join(script);
-    let status = std::process::Command::new(&path)
-        .status()
-        .expect("run the testenv script");
-    assert!(status.success(), "{script} failed");
-}
 
 fn istiod_debug() -> String {
     let port = std::env::var("TESTENV_ISTIOD_HTTP_PORT").unwrap_or_else(|_| "15080".into());

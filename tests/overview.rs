@@ -3,25 +3,7 @@
 mod common;
 
 use common::{httpbin_spec, TestNamespace};
-use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, PostParams};
-use kube::core::ObjectMeta;
 use mesh_egress::domain::{OutboundPolicyMode, PolicyReport, PolicySetting, SourceKind};
-
-async fn create_mesh_config_map(ns: &TestNamespace, name: &str, mesh: &str) {
-    let config_map = ConfigMap {
-        metadata: ObjectMeta {
-            name: Some(name.to_string()),
-            ..Default::default()
-        },
-        data: Some([("mesh".to_string(), mesh.to_string())].into()),
-        ..Default::default()
-    };
-    Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
-        .create(&PostParams::default(), &config_map)
-        .await
-        .expect("create ConfigMap");
-}
 
 #[tokio::test]
 async fn overview_counts_the_service_entries_of_a_namespace() {
@@ -78,8 +60,7 @@ async fn policy_is_read_from_the_mesh_config_map() {
     }
     assert_eq!(report.setting(), PolicySetting::NotSet);
 
-    create_mesh_config_map(
-        &ns,
+    ns.create_mesh_config(
         "istio",
         "rootNamespace: istio-system\noutboundTrafficPolicy:\n  mode: REGISTRY_ONLY\n",
     )

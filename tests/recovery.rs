@@ -7,21 +7,10 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{httpbin_spec, TestNamespace};
-use std::path::PathBuf;
+use common::{httpbin_spec, testenv, TestNamespace};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn testenv(script: &str) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("testenv")
-        .join(script);
-    let status = std::process::Command::new(&path)
-        .status()
-        .expect("run the testenv script");
-    assert!(status.success(), "{script} failed");
-}
 
 async fn get(router: &axum::Router, path: &str) -> (StatusCode, String) {
     common::get_page(router, path).await

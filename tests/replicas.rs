@@ -6,21 +6,12 @@
 
 mod common;
 
-use common::{httpbin_spec, kubeconfig, TestNamespace};
-use k8s_openapi::api::core::v1::{ConfigMap, Event};
-use kube::api::{Api, ListParams, PostParams};
-use kube::core::ObjectMeta;
+use common::{httpbin_spec, kubeconfig, token, TestNamespace};
+use k8s_openapi::api::core::v1::Event;
+use kube::api::{Api, ListParams};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
-
-fn token(user: &str) -> String {
-    let path = kubeconfig().with_file_name("tokens").join(user);
-    std::fs::read_to_string(path)
-        .expect("token file")
-        .trim()
-        .to_string()
-}
 
 /// One replica: the real binary in token mode, its log in a file.
 struct Replica {
@@ -140,20 +131,7 @@ const MESH: &str = "# The mesh, by hand.\ntrustDomain: cluster.local\noutboundTr
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn two_replicas_share_sessions_sign_out_undo_and_switches() {
     let ns = TestNamespace::new("replicas").await;
-    Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
-        .create(
-            &PostParams::default(),
-            &ConfigMap {
-                metadata: ObjectMeta {
-                    name: Some("istio".into()),
-                    ..Default::default()
-                },
-                data: Some([("mesh".to_string(), MESH.to_string())].into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .expect("mesh ConfigMap");
+    let config_maps = ns.create_mesh_config("istio", MESH).await;
     ns.create_service_entry("httpbin.org", httpbin_spec()).await;
     let dir = std::env::temp_dir().join(format!("mesh-egress-replicas-{}", ns.name));
     std::fs::create_dir_all(&dir).expect("dir");
@@ -260,10 +238,7 @@ async fn two_replicas_share_sessions_sign_out_undo_and_switches() {
         }
     };
     tokio::join!(switches(&a, admin.clone()), switches(&b, admin.clone()));
-    let config_map = Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
-        .get("istio")
-        .await
-        .expect("mesh ConfigMap");
+    let config_map = config_maps.get("istio").await.expect("mesh ConfigMap");
     let mesh = config_map
         .data
         .as_ref()

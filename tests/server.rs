@@ -121,21 +121,10 @@ async fn post_policy(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cross_origin_writes_are_refused_and_change_nothing() {
-    use k8s_openapi::api::core::v1::ConfigMap;
-    use kube::api::{Api, PostParams};
     let ns = common::TestNamespace::new("csrf").await;
-    let config_maps = Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name);
-    config_maps
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(serde_json::json!({
-                "metadata": {"name": "istio"},
-                "data": {"mesh": "trustDomain: cluster.local\n"}
-            }))
-            .expect("ConfigMap"),
-        )
-        .await
-        .expect("create");
+    let config_maps = ns
+        .create_mesh_config("istio", "trustDomain: cluster.local\n")
+        .await;
     let cluster = Cluster::connect(&ConnectOptions {
         kubeconfig: Some(kubeconfig()),
         istio_namespace: ns.name.clone(),
@@ -299,20 +288,9 @@ fn for_host(method: &str, path: &str, host: &str, form: &str) -> Request<Body> {
 async fn a_rebound_host_name_gets_421_and_changes_nothing() {
     // A page at http://rebind.example:3000 whose name now resolves to 127.0.0.1 is
     // same-origin from its own point of view: the CSRF check passes, the Host check does not.
-    use k8s_openapi::api::core::v1::ConfigMap;
-    use kube::api::{Api, PostParams};
     let ns = common::TestNamespace::new("rebind").await;
-    Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
-        .create(
-            &PostParams::default(),
-            &serde_json::from_value(serde_json::json!({
-                "metadata": {"name": "istio"},
-                "data": {"mesh": "trustDomain: cluster.local\n"}
-            }))
-            .expect("ConfigMap"),
-        )
-        .await
-        .expect("create");
+    ns.create_mesh_config("istio", "trustDomain: cluster.local\n")
+        .await;
     let cluster = ns.cluster().await;
     let before = cluster.policy_report(None).await.expect("report").setting();
     let router =

@@ -1,7 +1,7 @@
 //! Helpers for tests against the real test control plane (`make testenv-up`).
 #![allow(dead_code)]
 
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
 use kube::Client;
@@ -64,6 +64,23 @@ pub struct TestNamespace {
 }
 
 impl TestNamespace {
+    /// Creates a mesh ConfigMap (`name`, with `mesh` as its `mesh` key) in this namespace.
+    pub async fn create_mesh_config(&self, name: &str, mesh: &str) -> Api<ConfigMap> {
+        let api = Api::<ConfigMap>::namespaced(self.client.clone(), &self.name);
+        let config_map = ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(name.to_string()),
+                ..Default::default()
+            },
+            data: Some([("mesh".to_string(), mesh.to_string())].into()),
+            ..Default::default()
+        };
+        api.create(&PostParams::default(), &config_map)
+            .await
+            .expect("create the mesh ConfigMap");
+        api
+    }
+
     pub async fn new(prefix: &str) -> Self {
         let client = admin_client().await;
         let name = format!("{prefix}-{:08x}", rand::random::<u32>());
@@ -271,4 +288,24 @@ pub fn measured(line: &str) {
     {
         let _ = writeln!(file, "{line}");
     }
+}
+
+/// The bearer token of a user of the test control plane (`admin`, `dev`).
+pub fn token(user: &str) -> String {
+    let path = kubeconfig().with_file_name("tokens").join(user);
+    std::fs::read_to_string(path)
+        .expect("token file")
+        .trim()
+        .to_string()
+}
+
+/// Runs one of the test control plane's scripts (`testenv/NAME`), which must succeed.
+pub fn testenv(script: &str) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("testenv")
+        .join(script);
+    let status = std::process::Command::new(&path)
+        .status()
+        .expect("run the testenv script");
+    assert!(status.success(), "{script} failed");
 }
