@@ -237,7 +237,7 @@ async fn the_admin_changes_anything_and_every_change_leaves_an_event_naming_the_
     });
     let form = format!(
         "manifest={}",
-        url_encode(&serde_json::to_string(&manifest).expect("json"))
+        mesh_egress::domain::url_encode(&serde_json::to_string(&manifest).expect("json"))
     );
     let (status, body, _) = post(
         &router,
@@ -302,17 +302,6 @@ async fn the_admin_changes_anything_and_every_change_leaves_an_event_naming_the_
         switched.contains("not set (Istio's default: ALLOW_ANY) → REGISTRY_ONLY"),
         "{switched}"
     );
-}
-
-fn url_encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// The real server, in token mode, with its log captured: no token ever appears in it.
