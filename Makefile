@@ -102,12 +102,13 @@ e2e:
 	cd end2end && CI=$${CI:-} npx playwright test
 
 ## bench: 5,000 ServiceEntries in 250 namespaces, side by side with kubectl (BENCHMARKS.md).
+# The demo seed first: the mesh config the policy switch writes, and traffic for the pages.
 bench: build
-	@testenv/with-testenv.sh python3 testenv/bench.py
+	@testenv/with-testenv.sh sh -c 'testenv/seed.sh && python3 testenv/bench.py'
 
 ## bench-small: every step of the bench at 200 entries, so it cannot rot (no timing asserted).
 bench-small:
-	@BENCH_SERVICE_ENTRIES=200 python3 testenv/bench.py
+	@testenv/seed.sh && BENCH_SERVICE_ENTRIES=200 python3 testenv/bench.py
 
 ## image-check: what the image runs (binary + site alone) serves the page.
 image-check:

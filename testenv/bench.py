@@ -32,6 +32,10 @@ N = int(os.environ.get("BENCH_SERVICE_ENTRIES", "5000"))
 PER_NS = 20
 PORT = int(os.environ.get("BENCH_PORT", "3195"))
 BASE = f"http://127.0.0.1:{PORT}"
+# BENCH_KEEP=1 keeps the seeded objects (and remembers their label) so that a later
+# BENCH_KEEP=1 run measures again without seeding for ten minutes.
+KEEP = os.environ.get("BENCH_KEEP") == "1"
+KEPT = os.path.join(STATE, "bench-kept")
 RUN = f"bench{int(time.time()) % 100000}"
 # Pages read traffic from the test control plane's Prometheus, as in the demo.
 PROMETHEUS = os.environ.get("PROMETHEUS_URL", "http://127.0.0.1:" + os.environ.get("TESTENV_PROMETHEUS_PORT", "19090"))
@@ -64,6 +68,13 @@ def entry(ns, i):
 
 
 def seed():
+    global RUN
+    if KEEP and os.path.exists(KEPT):
+        with open(KEPT) as kept:
+            RUN, count = kept.read().split()
+        if int(count) == N:
+            return [f"{RUN}-{k:03d}" for k in range(max(1, N // PER_NS))]
+        raise SystemExit(f"bench: {KEPT} holds {count} entries, not {N}: delete the label {RUN} and the file")
     namespaces = [f"{RUN}-{k:03d}" for k in range(max(1, N // PER_NS))]
     items = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}} for ns in namespaces]
     kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps({"apiVersion": "v1", "kind": "List", "items": items}))
@@ -75,6 +86,9 @@ def seed():
     for start in range(0, len(objects), 500):
         chunk = {"apiVersion": "v1", "kind": "List", "items": objects[start:start + 500]}
         kubectl("apply", "--server-side", "-f", "-", stdin=json.dumps(chunk))
+    if KEEP:
+        with open(KEPT, "w") as kept:
+            kept.write(f"{RUN} {N}\n")
     return namespaces
 
 
@@ -147,6 +161,24 @@ def wire_kb():
     return total / 1024
 
 
+def return_kept(namespaces):
+    """Only the live-update entries go; the seeded ones stay for the next BENCH_KEEP=1 run."""
+    env = dict(os.environ, KUBECONFIG=KUBECONFIG)
+    names = [f"ext-{N + k}" for k in range(10)]
+    subprocess.run([KUBECTL, "delete", "serviceentries", "-n", namespaces[0], "--ignore-not-found", *names],
+                   env=env, capture_output=True)
+
+
+def delete_seeded(namespaces):
+    # The test control plane runs no namespace controller: delete the objects themselves.
+    env = dict(os.environ, KUBECONFIG=KUBECONFIG)
+    subprocess.run([KUBECTL, "delete", "serviceentries,sidecars", "-A", "-l", f"mesh-egress.io/bench={RUN}",
+                    "--wait=false"], env=env, capture_output=True)
+    for start in range(0, len(namespaces), 100):
+        subprocess.run([KUBECTL, "delete", "namespace", "--wait=false", *namespaces[start:start + 100]],
+                       env=env, capture_output=True)
+
+
 def main():
     t0 = time.time()
     namespaces = seed()
@@ -197,13 +229,10 @@ def main():
     finally:
         server.terminate()
         server.wait(timeout=10)
-        # The test control plane runs no namespace controller: delete the objects themselves.
-        env = dict(os.environ, KUBECONFIG=KUBECONFIG)
-        subprocess.run([KUBECTL, "delete", "serviceentries,sidecars", "-A", "-l", f"mesh-egress.io/bench={RUN}",
-                        "--wait=false"], env=env, capture_output=True)
-        for start in range(0, len(namespaces), 100):
-            subprocess.run([KUBECTL, "delete", "namespace", "--wait=false", *namespaces[start:start + 100]],
-                           env=env, capture_output=True)
+        if KEEP:
+            return_kept(namespaces)
+        else:
+            delete_seeded(namespaces)
     ratio = kube_ms / list_all[0]
     print(f"{'what':<34} {'p50 ms':>9} {'p95 ms':>9}")
     print(f"{'kubectl get serviceentries -A':<34} {kube_ms:>9.1f} {'':>9}")

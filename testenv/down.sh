@@ -8,5 +8,5 @@ stop_pidfile "$STATE_DIR/kube-apiserver.pid"
 stop_pidfile "$STATE_DIR/etcd.pid"
 rm -rf "$STATE_DIR/etcd-data" "$STATE_DIR/pki" "$STATE_DIR/tokens" "$STATE_DIR/tokens.csv" \
   "$STATE_DIR/kubeconfig" "$STATE_DIR/kubeconfig-dev" "$STATE_DIR/logs" "$STATE_DIR/istiod" \
-  "$STATE_DIR/prometheus" "$TRAFFIC_DIR"
+  "$STATE_DIR/prometheus" "$TRAFFIC_DIR" "$STATE_DIR/bench-kept"
 log "stopped"

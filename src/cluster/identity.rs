@@ -58,6 +58,21 @@ pub(super) enum IdentityKey {
     Impersonated(String, Vec<String>),
 }
 
+/// How long the API server's answer to an access review is taken as still true: pages that
+/// check the same namespaces for the same user ask again only after this.
+const ACCESS_FRESH_FOR: std::time::Duration = std::time::Duration::from_secs(5);
+/// How many answers each identity keeps.
+const CACHED_ACCESSES: usize = 4096;
+
+/// One identity's recent access review answers.
+pub(super) type AccessCache = Arc<Mutex<lru::LruCache<Action, (std::time::Instant, Access)>>>;
+
+/// An empty access cache.
+pub(super) fn access_cache() -> AccessCache {
+    let capacity = NonZeroUsize::new(CACHED_ACCESSES).unwrap_or(NonZeroUsize::MIN);
+    Arc::new(Mutex::new(lru::LruCache::new(capacity)))
+}
+
 /// An empty identity cache.
 pub(super) fn identity_cache() -> IdentityCache {
     let capacity = NonZeroUsize::new(CACHED_IDENTITIES).unwrap_or(NonZeroUsize::MIN);
@@ -93,6 +108,16 @@ fn resource_attributes(action: &Action) -> (ResourceAttributes, String) {
             None,
         ),
         Action::ManageUndoRecords { namespace } => ("delete", "", "configmaps", namespace, None),
+        Action::ReadMeshConfig { namespace, name } => {
+            ("get", "", "configmaps", namespace, Some(name))
+        }
+        Action::ListControlPlanes { namespace } => (
+            "list",
+            super::policy::SMM_GROUP,
+            super::policy::ISTIO_CONTROL_PLANES,
+            namespace,
+            None,
+        ),
         Action::SwitchPolicy { source } => match source.kind {
             SourceKind::ConfigMap => (
                 "update",
@@ -142,6 +167,8 @@ impl Cluster {
             client,
             config,
             identity: Arc::new(OnceCell::new()),
+            accesses: access_cache(),
+            acts_as_server: false,
             ..self.clone()
         })
     }
@@ -211,8 +238,29 @@ impl Cluster {
             .cloned()
     }
 
-    /// Asks the API server whether the acting identity may do `action`.
+    /// Asks the API server whether the acting identity may do `action` (an answer is kept for
+    /// a few seconds, per identity).
     pub async fn can(&self, action: &Action) -> Result<Access, ClusterError> {
+        let cached = |accesses: &AccessCache| {
+            let mut accesses = accesses.lock().unwrap_or_else(|p| p.into_inner());
+            match accesses.get(action) {
+                Some((at, access)) if at.elapsed() < ACCESS_FRESH_FOR => Some(access.clone()),
+                _ => None,
+            }
+        };
+        if let Some(access) = cached(&self.accesses) {
+            return Ok(access);
+        }
+        let access = self.review(action).await?;
+        self.accesses
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .put(action.clone(), (std::time::Instant::now(), access.clone()));
+        Ok(access)
+    }
+
+    /// Asks the API server, with a SelfSubjectAccessReview.
+    async fn review(&self, action: &Action) -> Result<Access, ClusterError> {
         let (attributes, denied) = resource_attributes(action);
         let review = SelfSubjectAccessReview {
             spec: SelfSubjectAccessReviewSpec {

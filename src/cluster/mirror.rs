@@ -15,6 +15,10 @@ use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// How long a watch the server may not make (or of a kind not served) waits before it tries
+/// again.
+const SLOW_RETRY: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A watch-fed store of one kind, and whether it is fresh.
 #[derive(Clone)]
 pub struct Mirror<K: Resource + 'static>
@@ -38,12 +42,25 @@ where
         project: fn(&mut K),
         what: &'static str,
     ) -> Self {
+        Self::start_with(api, watcher::Config::default(), dyntype, project, what)
+    }
+
+    /// The same, watching only what `config` selects. A kind the API server does not serve
+    /// (its CRD is not installed: 404) counts as a fresh copy with nothing in it; one the server
+    /// may not watch (403) is asked again only every half minute.
+    pub fn start_with(
+        api: Api<K>,
+        config: watcher::Config,
+        dyntype: K::DynamicType,
+        project: fn(&mut K),
+        what: &'static str,
+    ) -> Self {
         let writer = reflector::store::Writer::new(dyntype);
         let store = writer.as_reader();
         let fresh = Arc::new(AtomicBool::new(false));
         let flag = fresh.clone();
         tokio::spawn(async move {
-            let stream = watcher(api, watcher::Config::default())
+            let stream = watcher(api, config)
                 .backoff(QuickBackoff::default())
                 .modify(project)
                 .reflect(writer);
@@ -53,9 +70,19 @@ where
                     Ok(watcher::Event::InitDone) => flag.store(true, Ordering::Release),
                     Ok(_) => {}
                     Err(e) => {
+                        let status = match &e {
+                            watcher::Error::InitialListFailed(kube::Error::Api(status))
+                            | watcher::Error::WatchStartFailed(kube::Error::Api(status)) => {
+                                Some(status.code)
+                            }
+                            _ => None,
+                        };
                         // Stale until the next full list: readers LIST meanwhile.
-                        flag.store(false, Ordering::Release);
+                        flag.store(status == Some(404), Ordering::Release);
                         tracing::debug!(error = %e, what, "watch failed; retrying");
+                        if matches!(status, Some(403 | 404)) {
+                            tokio::time::sleep(SLOW_RETRY).await;
+                        }
                     }
                 }
             }

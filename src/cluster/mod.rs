@@ -1,6 +1,7 @@
 //! The only module that names `kube` or `k8s_openapi`. It reads and writes the cluster and
 //! hands the rest of the crate domain types.
 
+mod entry_cache;
 pub mod error;
 mod identity;
 pub mod istiod;
@@ -11,23 +12,25 @@ mod state;
 #[cfg(test)]
 mod write_requests;
 
+pub use entry_cache::{EntrySnapshot, ServiceEntryCache};
 pub use error::{ClusterError, ErrorKind};
 pub use identity::{Change, Changed};
 use mirror::Mirror;
 pub use policy::FIELD_MANAGER;
-pub use service_entries::ServiceEntryCache;
 pub use state::{undo_record_name, KeepForUndo, UndoRecord, REVOKED_SESSIONS};
 
 use crate::domain::overview::{NamespaceInfo, Registered};
 use crate::domain::policy::{setting_from_mesh_config, IstiodView};
 use crate::domain::SidecarPolicy;
-use k8s_openapi::api::core::v1::Namespace;
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, ListParams};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
+use kube::runtime::watcher;
 use kube::{Client, Config};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use tokio::sync::OnceCell;
 
 /// How to reach the cluster, from the command line.
@@ -56,10 +59,14 @@ pub struct ConnectOptions {
 /// timeout). Watches wait longer (their own client), since they idle between changes.
 pub const REQUEST_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
-/// The watch-fed copies of namespaces and Sidecars.
+/// The watch-fed copies of namespaces, Sidecars, and where the mesh-wide policy lives.
 struct Mirrors {
     namespaces: Mirror<Namespace>,
     sidecars: Mirror<DynamicObject>,
+    /// The mesh ConfigMap (only it).
+    mesh_config: Mirror<ConfigMap>,
+    /// Service Mesh Manager's control planes in the Istio namespace.
+    control_planes: Mirror<DynamicObject>,
 }
 
 /// What the overview keeps of a namespace: its name and labels.
@@ -134,6 +141,10 @@ pub struct Cluster {
     mirrors: std::sync::Arc<std::sync::OnceLock<Mirrors>>,
     state_namespace: String,
     identities: identity::IdentityCache,
+    /// This identity's recent access review answers.
+    accesses: identity::AccessCache,
+    /// Whether this is the server's own identity (whose watch-fed copies it reads as its own).
+    acts_as_server: bool,
 }
 
 impl Cluster {
@@ -185,6 +196,8 @@ impl Cluster {
             mirrors: Default::default(),
             state_namespace,
             identities: identity::identity_cache(),
+            accesses: identity::access_cache(),
+            acts_as_server: true,
         })
     }
 
@@ -206,6 +219,8 @@ impl Cluster {
             mirrors: Default::default(),
             state_namespace: "mesh-egress".into(),
             identities: identity::identity_cache(),
+            accesses: identity::access_cache(),
+            acts_as_server: true,
         }
     }
 
@@ -264,7 +279,8 @@ impl Cluster {
         ))
     }
 
-    /// Starts the watch-fed copies of namespaces and Sidecars (for the life of the process);
+    /// Starts the watch-fed copies of namespaces, Sidecars, the mesh ConfigMap and the control
+    /// planes (for the life of the process);
     /// until they have their first list, readers LIST.
     pub fn start_mirrors(&self) {
         let cluster = self.clone();
@@ -288,9 +304,33 @@ impl Cluster {
                     Err(_) => tokio::time::sleep(std::time::Duration::from_secs(2)).await,
                 }
             };
+            let mesh_config = Mirror::start_with(
+                Api::<ConfigMap>::namespaced(
+                    cluster.watch_client.clone(),
+                    &cluster.istio_namespace,
+                ),
+                watcher::Config::default()
+                    .fields(&format!("metadata.name={}", cluster.mesh_config_map_name())),
+                (),
+                policy::keep_config_map,
+                "mesh config",
+            );
+            let planes = policy::istio_control_plane_resource();
+            let control_planes = Mirror::start(
+                Api::<DynamicObject>::namespaced_with(
+                    cluster.watch_client.clone(),
+                    &cluster.istio_namespace,
+                    &planes,
+                ),
+                planes,
+                policy::keep_mesh_config,
+                "control planes",
+            );
             let _ = cluster.mirrors.set(Mirrors {
                 namespaces,
                 sidecars,
+                mesh_config,
+                control_planes,
             });
         });
     }
@@ -339,21 +379,8 @@ impl Cluster {
     /// What each namespace registers: its ServiceEntries and their hosts (from the cache).
     pub async fn registered_by_namespace(
         &self,
-    ) -> Result<BTreeMap<String, Registered>, ClusterError> {
-        let mut registered: BTreeMap<String, Registered> = BTreeMap::new();
-        for entry in self.all_service_entries().await? {
-            let Some(namespace) = &entry.metadata.namespace else {
-                continue;
-            };
-            let here = registered.entry(namespace.clone()).or_default();
-            here.service_entries += 1;
-            let hosts = entry.data.get("spec").and_then(|s| s.get("hosts"));
-            if let Some(list) = hosts.and_then(|h| h.as_array()) {
-                here.hosts
-                    .extend(list.iter().filter_map(|h| h.as_str().map(str::to_string)));
-            }
-        }
-        Ok(registered)
+    ) -> Result<Arc<BTreeMap<String, Registered>>, ClusterError> {
+        Ok(self.service_entry_snapshot().await?.registered.clone())
     }
 
     /// What istiod really uses, when the dashboard knows where to ask.

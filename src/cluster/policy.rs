@@ -2,6 +2,7 @@
 //! anything else.
 
 use super::{Cluster, ClusterError};
+use crate::domain::access::Action;
 use crate::domain::policy::{
     set_mode_in_mesh_yaml, setting_from_mesh_config, setting_from_mesh_yaml, MeshConfigError,
 };
@@ -22,7 +23,7 @@ pub(super) const SMM_GROUP: &str = "servicemesh.cisco.com";
 pub(super) const ISTIO_CONTROL_PLANES: &str = "istiocontrolplanes";
 
 /// Service Mesh Manager's control plane resource.
-fn istio_control_plane_resource() -> ApiResource {
+pub(super) fn istio_control_plane_resource() -> ApiResource {
     ApiResource::from_gvk_with_plural(
         &GroupVersionKind::gvk(SMM_GROUP, "v1alpha1", "IstioControlPlane"),
         ISTIO_CONTROL_PLANES,
@@ -36,6 +37,33 @@ fn absent_if_not_found<T>(result: Result<T, kube::Error>) -> Result<Option<T>, k
         Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
         Err(other) => Err(other),
     }
+}
+
+/// What the mesh-wide policy is read from: the control planes in the Istio namespace and the
+/// mesh ConfigMap.
+pub(super) struct PolicyObjects {
+    planes: Vec<DynamicObject>,
+    config_map: Option<ConfigMap>,
+}
+
+/// What the copy keeps of a control plane: its name and mesh config.
+pub(super) fn keep_mesh_config(plane: &mut DynamicObject) {
+    plane.metadata.managed_fields = None;
+    plane.metadata.annotations = None;
+    let mesh_config = plane
+        .data
+        .get("spec")
+        .and_then(|spec| spec.get("meshConfig"))
+        .cloned();
+    plane.data = match mesh_config {
+        Some(mesh_config) => serde_json::json!({ "spec": { "meshConfig": mesh_config } }),
+        None => serde_json::json!({}),
+    };
+}
+
+/// What the copy keeps of the mesh ConfigMap: all but its managed fields.
+pub(super) fn keep_config_map(config_map: &mut ConfigMap) {
+    config_map.metadata.managed_fields = None;
 }
 
 /// The object the policy was read from, kept for writing it back.
@@ -85,7 +113,7 @@ fn config_map_manager(config_map: &ConfigMap) -> Option<String> {
 
 impl Cluster {
     /// The name of the mesh ConfigMap for the configured revision.
-    fn mesh_config_map_name(&self) -> String {
+    pub(super) fn mesh_config_map_name(&self) -> String {
         match &self.revision {
             Some(revision) if !revision.is_empty() && revision != "default" => {
                 format!("istio-{revision}")
@@ -102,6 +130,12 @@ impl Cluster {
         &self,
         choice: Option<&str>,
     ) -> Result<(PolicyReport, Option<Located>), ClusterError> {
+        let objects = self.read_policy_objects().await?;
+        self.interpret(objects, choice)
+    }
+
+    /// The control planes and the mesh ConfigMap, read from the API server now.
+    async fn read_policy_objects(&self) -> Result<PolicyObjects, ClusterError> {
         let planes_api = Api::<DynamicObject>::namespaced_with(
             self.client.clone(),
             &self.istio_namespace,
@@ -111,6 +145,64 @@ impl Cluster {
             .map_err(|e| self.err(e))?
             .map(|list| list.items)
             .unwrap_or_default();
+        if !planes.is_empty() {
+            // A control plane wins: its ConfigMap is not read.
+            return Ok(PolicyObjects {
+                planes,
+                config_map: None,
+            });
+        }
+        let config_maps = Api::<ConfigMap>::namespaced(self.client.clone(), &self.istio_namespace);
+        let config_map = config_maps
+            .get_opt(&self.mesh_config_map_name())
+            .await
+            .map_err(|e| self.err(e))?;
+        Ok(PolicyObjects { planes, config_map })
+    }
+
+    /// The control planes and the mesh ConfigMap from the watch-fed copies, when they are fresh
+    /// and the acting identity may read them (asked of the API server, answers kept briefly).
+    async fn mirrored_policy_objects(&self) -> Result<Option<PolicyObjects>, ClusterError> {
+        let Some(mirrors) = self.mirrors.get() else {
+            return Ok(None);
+        };
+        let (Some(planes), Some(config_maps)) = (
+            mirrors.control_planes.objects(),
+            mirrors.mesh_config.objects(),
+        ) else {
+            return Ok(None);
+        };
+        if !self.acts_as_server {
+            let namespace = self.istio_namespace.clone();
+            let reads = [
+                Action::ListControlPlanes {
+                    namespace: namespace.clone(),
+                },
+                Action::ReadMeshConfig {
+                    namespace,
+                    name: self.mesh_config_map_name(),
+                },
+            ];
+            for action in &reads {
+                if !self.can(action).await?.allowed() {
+                    // Read as the user: the API server's refusal says what is missing.
+                    return Ok(None);
+                }
+            }
+        }
+        Ok(Some(PolicyObjects {
+            planes: planes.iter().map(|p| p.as_ref().clone()).collect(),
+            config_map: config_maps.first().map(|c| c.as_ref().clone()),
+        }))
+    }
+
+    /// Where the policy lives and what it says, from the objects read.
+    fn interpret(
+        &self,
+        objects: PolicyObjects,
+        choice: Option<&str>,
+    ) -> Result<(PolicyReport, Option<Located>), ClusterError> {
+        let PolicyObjects { planes, config_map } = objects;
         let mut planes: Vec<DynamicObject> = planes;
         planes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         if !planes.is_empty() {
@@ -161,8 +253,6 @@ impl Cluster {
         }
 
         let name = self.mesh_config_map_name();
-        let config_maps = Api::<ConfigMap>::namespaced(self.client.clone(), &self.istio_namespace);
-        let config_map = config_maps.get_opt(&name).await.map_err(|e| self.err(e))?;
         let Some(config_map) = config_map else {
             return Ok((
                 PolicyReport::NoSource {
@@ -209,8 +299,17 @@ impl Cluster {
         ))
     }
 
-    /// The mesh-wide policy as the cluster holds it now.
+    /// The mesh-wide policy as the cluster holds it now: from the watch-fed copies when they
+    /// are fresh, else read now.
     pub async fn policy_report(&self, choice: Option<&str>) -> Result<PolicyReport, ClusterError> {
+        if let Some(objects) = self.mirrored_policy_objects().await? {
+            return Ok(self.interpret(objects, choice)?.0);
+        }
+        Ok(self.locate(choice).await?.0)
+    }
+
+    /// The mesh-wide policy read from the API server now (after a write: what it holds).
+    async fn policy_report_now(&self, choice: Option<&str>) -> Result<PolicyReport, ClusterError> {
         Ok(self.locate(choice).await?.0)
     }
 
@@ -223,6 +322,7 @@ impl Cluster {
         mode: &OutboundPolicyMode,
         choice: Option<&str>,
     ) -> Result<PolicyReport, ClusterError> {
+        let mut written = None;
         for attempt in 1..=MAX_WRITE_ATTEMPTS {
             let (report, located) = self.locate(choice).await?;
             let (
@@ -251,16 +351,18 @@ impl Cluster {
                         "spec": {"meshConfig": {"outboundTrafficPolicy": {"mode": mode.as_istio()}}}
                     });
                     let name = plane.metadata.name.clone().unwrap_or_default();
-                    api.patch(
-                        &name,
-                        &PatchParams {
-                            field_manager: Some(FIELD_MANAGER.to_string()),
-                            ..Default::default()
-                        },
-                        &Patch::Merge(&patch),
-                    )
-                    .await
-                    .map_err(|e| self.err(e))?;
+                    let patched = api
+                        .patch(
+                            &name,
+                            &PatchParams {
+                                field_manager: Some(FIELD_MANAGER.to_string()),
+                                ..Default::default()
+                            },
+                            &Patch::Merge(&patch),
+                        )
+                        .await
+                        .map_err(|e| self.err(e))?;
+                    written = patched.metadata.resource_version;
                     break;
                 }
                 Located::ConfigMap(mut config_map) => {
@@ -294,7 +396,10 @@ impl Cluster {
                         )
                         .await;
                     match result {
-                        Ok(_) => break,
+                        Ok(replaced) => {
+                            written = replaced.metadata.resource_version;
+                            break;
+                        }
                         Err(kube::Error::Api(status))
                             if status.code == 409 && attempt < MAX_WRITE_ATTEMPTS =>
                         {
@@ -306,9 +411,39 @@ impl Cluster {
                 }
             }
         }
-        self.policy_report(choice).await
+        if let Some(version) = written {
+            self.await_mirrored(&version).await;
+        }
+        self.policy_report_now(choice).await
+    }
+
+    /// Waits (briefly) until the watch-fed copies hold the version just written, so the page
+    /// loaded after a switch shows it.
+    async fn await_mirrored(&self, version: &str) {
+        let Some(mirrors) = self.mirrors.get() else {
+            return;
+        };
+        // `None`: the copies are not in use (not fresh), nothing to wait for.
+        let holds = || {
+            let config_maps = mirrors.mesh_config.objects()?;
+            let planes = mirrors.control_planes.objects()?;
+            Some(
+                config_maps
+                    .iter()
+                    .map(|c| &c.metadata)
+                    .chain(planes.iter().map(|p| &p.metadata))
+                    .any(|meta| meta.resource_version.as_deref() == Some(version)),
+            )
+        };
+        let deadline = tokio::time::Instant::now() + MIRROR_WAIT;
+        while holds() == Some(false) && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
     }
 }
+
+/// How long a switch waits for the watch-fed copies to see it.
+const MIRROR_WAIT: Duration = Duration::from_secs(2);
 
 /// The pause before retry `attempt`: exponential (10 ms doubling, at most 320 ms) with random
 /// jitter, so writers racing for the same ConfigMap fall out of step.

@@ -1,54 +1,13 @@
-//! ServiceEntries: a watch-backed cache shared by every request, and create / delete / undo
-//! (the undo records themselves live in `state.rs`).
+//! ServiceEntries: read (from the cache of `entry_cache.rs`), create, delete, undo (the undo
+//! records themselves live in `state.rs`).
 
 use super::{Cluster, ClusterError, ErrorKind, FIELD_MANAGER};
 use crate::domain::service_entry::{view_from_spec, Seen, ServiceEntryDetail, ServiceEntryView};
-use crate::domain::LiveStatus;
-use futures::StreamExt;
-use kube::api::{Api, DeleteParams, ListParams, PostParams, Preconditions};
-use kube::core::{ApiResource, DynamicObject};
-use kube::runtime::reflector::{self, Store};
-use kube::runtime::{watcher, WatchStreamExt};
-use std::sync::{Arc, OnceLock};
+use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use kube::core::DynamicObject;
 use std::time::Duration;
-use tokio::sync::watch;
 
-/// How long a request waits for the watch's first list before it LISTs by itself.
-const FIRST_LIST_WAIT: Duration = Duration::from_secs(5);
-
-/// The watch-backed cache: the store, and the live status pushed to pages.
-#[derive(Clone)]
-pub struct ServiceEntryCache {
-    store: Arc<OnceLock<Store<DynamicObject>>>,
-    status: watch::Receiver<LiveStatus>,
-}
-
-impl ServiceEntryCache {
-    /// The live status (for server push).
-    pub fn subscribe(&self) -> watch::Receiver<LiveStatus> {
-        self.status.clone()
-    }
-
-    /// How many ServiceEntries the cache holds.
-    pub fn len(&self) -> usize {
-        self.store.get().map(|s| s.state().len()).unwrap_or(0)
-    }
-
-    /// Whether the cache holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Every cached ServiceEntry, once the first list has arrived.
-    fn objects(&self) -> Option<Vec<Arc<DynamicObject>>> {
-        if !self.status.borrow().synced {
-            return None;
-        }
-        self.store.get().map(Store::state)
-    }
-}
-
-fn view_of(object: &DynamicObject) -> ServiceEntryView {
+pub(super) fn view_of(object: &DynamicObject) -> ServiceEntryView {
     let mut view = spec_view(object);
     view.seen = match (&object.metadata.uid, &object.metadata.resource_version) {
         (Some(uid), Some(resource_version)) => Some(Seen {
@@ -74,20 +33,6 @@ fn spec_view(object: &DynamicObject) -> ServiceEntryView {
         k8s_openapi::jiff::Timestamp::now().as_second(),
         object.data.get("spec").unwrap_or(&serde_json::Value::Null),
     )
-}
-
-/// What the cache keeps of a ServiceEntry: its name, namespace, creation time and spec. Managed
-/// fields, annotations (a last-applied copy of the whole object among them), labels and
-/// status are dropped: lists never show them, and the detail page reads the object itself.
-fn keep_what_pages_need(object: &mut DynamicObject) {
-    let meta = &mut object.metadata;
-    meta.managed_fields = None;
-    meta.annotations = None;
-    meta.labels = None;
-    meta.owner_references = None;
-    if let Some(map) = object.data.as_object_mut() {
-        map.retain(|key, _| key == "spec");
-    }
 }
 
 /// Removes what the server sets, so the object can be created again exactly as it was.
@@ -141,131 +86,18 @@ impl kube::runtime::utils::Backoff for QuickBackoff {
 }
 
 impl Cluster {
-    /// Starts the watch that feeds the cache, and keeps it running (with backoff) for the
-    /// life of the process. Pages get the live status through [`ServiceEntryCache::subscribe`].
-    pub fn start_service_entry_cache(
-        &self,
-        metrics: Arc<crate::metrics::Metrics>,
-    ) -> ServiceEntryCache {
-        let (sender, receiver) = watch::channel(LiveStatus::default());
-        let store: Arc<OnceLock<Store<DynamicObject>>> = Arc::default();
-        let cache = ServiceEntryCache {
-            store: store.clone(),
-            status: receiver,
-        };
-        let _ = self.cache.set(cache.clone());
-        let cluster = self.clone();
-        tokio::spawn(async move {
-            let resource: ApiResource = loop {
-                match cluster.service_entry_resource().await {
-                    Ok(resource) => break resource,
-                    Err(e) => {
-                        sender.send_modify(|s| {
-                            s.connected = false;
-                            s.error = Some(e.to_string());
-                        });
-                        tokio::time::sleep(Duration::from_secs(2)).await;
-                    }
-                }
-            };
-            let writer = reflector::store::Writer::new(resource.clone());
-            let _ = store.set(writer.as_reader());
-            let api = Api::<DynamicObject>::all_with(cluster.watch_client.clone(), &resource);
-            let stream = watcher(api, watcher::Config::default())
-                .backoff(QuickBackoff::default())
-                .modify(keep_what_pages_need)
-                .reflect(writer);
-            futures::pin_mut!(stream);
-            while let Some(event) = stream.next().await {
-                match event {
-                    Ok(event) => {
-                        let moved = matches!(
-                            event,
-                            watcher::Event::Apply(_)
-                                | watcher::Event::Delete(_)
-                                | watcher::Event::InitDone
-                        );
-                        sender.send_if_modified(|s| {
-                            let changed = moved || !s.connected;
-                            s.connected = true;
-                            s.error = None;
-                            if matches!(event, watcher::Event::InitDone) {
-                                s.synced = true;
-                            }
-                            if moved {
-                                s.generation += 1;
-                            }
-                            changed
-                        });
-                    }
-                    Err(e) => {
-                        tracing::warn!(error = %e, "ServiceEntry watch failed; retrying");
-                        metrics.apiserver_error();
-                        let message = match &e {
-                            watcher::Error::InitialListFailed(source)
-                            | watcher::Error::WatchStartFailed(source)
-                            | watcher::Error::WatchFailed(source) => {
-                                ClusterError::from_kube(&cluster.server, source).to_string()
-                            }
-                            other => other.to_string(),
-                        };
-                        sender.send_if_modified(|s| {
-                            let changed =
-                                s.connected || s.error.as_deref() != Some(message.as_str());
-                            s.connected = false;
-                            s.error = Some(message.clone());
-                            changed
-                        });
-                    }
-                }
-            }
-        });
-        cache
-    }
-
-    /// Every ServiceEntry, from the cache when it runs (no request to the API server), else
-    /// with one LIST.
-    pub(super) async fn all_service_entries(
-        &self,
-    ) -> Result<Vec<Arc<DynamicObject>>, ClusterError> {
-        if let Some(cache) = self.cache.get() {
-            // A page opened right at start waits briefly for the first list (or the watch's
-            // first failure), then falls back to one LIST.
-            let mut status = cache.status.clone();
-            let settled = tokio::time::timeout(
-                FIRST_LIST_WAIT,
-                status.wait_for(|s| s.synced || (!s.connected && s.error.is_some())),
-            )
-            .await
-            .is_ok_and(|answer| answer.is_ok());
-            if settled {
-                if let Some(objects) = cache.objects() {
-                    return Ok(objects);
-                }
-            }
-        }
-        let resource = self.service_entry_resource().await?;
-        let list = Api::<DynamicObject>::all_with(self.client.clone(), &resource)
-            .list(&ListParams::default())
-            .await
-            .map_err(|e| self.err(e))?;
-        Ok(list.items.into_iter().map(Arc::new).collect())
-    }
-
-    /// ServiceEntries of one namespace (all when `namespace` is empty), sorted.
+    /// ServiceEntries of one namespace (all when `namespace` is empty), sorted, with their
+    /// ages as of now.
     pub async fn service_entries(
         &self,
         namespace: &str,
     ) -> Result<Vec<ServiceEntryView>, ClusterError> {
-        let mut views: Vec<ServiceEntryView> = self
-            .all_service_entries()
-            .await?
-            .iter()
-            .filter(|o| namespace.is_empty() || o.metadata.namespace.as_deref() == Some(namespace))
-            .map(|o| view_of(o))
-            .collect();
-        views.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
-        Ok(views)
+        let snapshot = self.service_entry_snapshot().await?;
+        let now = k8s_openapi::jiff::Timestamp::now().as_second();
+        Ok(snapshot
+            .in_namespace(namespace)
+            .map(|view| view.aged(now))
+            .collect())
     }
 
     /// The apiVersion ServiceEntries are served at here (for audit Events).

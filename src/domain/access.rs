@@ -6,7 +6,7 @@ use super::policy::PolicySource;
 use serde::{Deserialize, Serialize};
 
 /// Something a user may or may not do, as the pages offer it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Action {
     /// List (and read) the ServiceEntries of a namespace.
     ListServiceEntries {
@@ -27,6 +27,18 @@ pub enum Action {
     /// namespace that holds them.
     ManageUndoRecords {
         /// mesh-egress's state namespace.
+        namespace: String,
+    },
+    /// Read the mesh ConfigMap (the mesh-wide policy, on a plain Istio install).
+    ReadMeshConfig {
+        /// Istio's namespace.
+        namespace: String,
+        /// The ConfigMap's name.
+        name: String,
+    },
+    /// List Service Mesh Manager's control planes (where it keeps the mesh-wide policy).
+    ListControlPlanes {
+        /// Istio's namespace.
         namespace: String,
     },
     /// Switch the mesh-wide policy where it lives.

@@ -5,7 +5,7 @@ use super::access::Access;
 use super::policy::{IstiodView, PolicyReport};
 use super::sidecar::{effective_policy, EffectivePolicy, SidecarPolicy};
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// A namespace as the cluster lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +37,8 @@ pub struct OverviewParts {
     pub policy: PolicyReport,
     /// Every namespace.
     pub namespaces: Vec<NamespaceInfo>,
-    /// What each namespace registers.
-    pub registered: BTreeMap<String, Registered>,
+    /// What each namespace registers (shared with the cache it comes from).
+    pub registered: std::sync::Arc<BTreeMap<String, Registered>>,
     /// Every Sidecar's outbound policy.
     pub sidecars: Vec<SidecarPolicy>,
     /// Whether the acting user may switch the policy.
@@ -55,14 +55,20 @@ pub fn assemble(parts: OverviewParts, visible: Option<&BTreeSet<String>>) -> Ove
         PolicyReport::Hidden { .. } => None,
         report => Some(report.setting()),
     };
-    let mut hosts = BTreeSet::new();
+    // NB: a hash set: thousands of hosts per request, the order does not matter.
+    let mut hosts: HashSet<&str> =
+        HashSet::with_capacity(parts.registered.values().map(|r| r.hosts.len()).sum());
     let mut namespaces: Vec<NamespaceSummary> = parts
         .namespaces
         .into_iter()
         .filter(|ns| shown(&ns.name))
         .map(|ns| {
             let registered = parts.registered.get(&ns.name);
-            hosts.extend(registered.iter().flat_map(|r| r.hosts.iter().cloned()));
+            hosts.extend(
+                registered
+                    .iter()
+                    .flat_map(|r| r.hosts.iter().map(String::as_str)),
+            );
             NamespaceSummary {
                 service_entries: registered.map_or(0, |r| r.service_entries),
                 effective: mesh.as_ref().map(|mesh| {
@@ -199,14 +205,13 @@ mod tests {
                     injection: true,
                 })
                 .collect(),
-            registered: [
+            registered: std::sync::Arc::new(BTreeMap::from([
                 ("mine".to_string(), registered(&["a.example.com"])),
                 (
                     "theirs".to_string(),
                     registered(&["b.example.com", "c.example.com"]),
                 ),
-            ]
-            .into(),
+            ])),
             sidecars: vec![],
             policy_access: Access::Allowed,
             istiod: None,

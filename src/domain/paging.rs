@@ -87,6 +87,17 @@ impl<T> Page<T> {
         }
     }
 
+    /// The same page with each row mapped by `f` (only the rows shown are mapped).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            page: self.page,
+            size: self.size,
+            matched: self.matched,
+            total: self.total,
+        }
+    }
+
     /// How many pages the matching rows fill (at least one).
     pub fn pages(&self) -> usize {
         self.matched.div_ceil(self.size).max(1)

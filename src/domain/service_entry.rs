@@ -57,6 +57,9 @@ pub struct ServiceEntryView {
     pub endpoints: usize,
     /// Creation time (RFC 3339).
     pub created: Option<String>,
+    /// Creation time in seconds since the epoch (for the age).
+    #[serde(default)]
+    pub created_at: Option<i64>,
     /// Age when read, as kubectl shows it (`5d`, `3h`).
     pub age: Option<String>,
     /// The version the view was read at (`uid` and `resourceVersion`): a delete carries it,
@@ -90,11 +93,35 @@ impl Seen {
 impl ServiceEntryView {
     /// Whether `query` (case-insensitive) is in the name or a host.
     pub fn matches(&self, query: &str) -> bool {
-        let q = query.trim().to_lowercase();
+        let q = query.trim();
         q.is_empty()
-            || self.name.to_lowercase().contains(&q)
-            || self.hosts.iter().any(|h| h.to_lowercase().contains(&q))
+            || contains_ignoring_case(&self.name, q)
+            || self.hosts.iter().any(|h| contains_ignoring_case(h, q))
     }
+
+    /// The same view with its age as of `now_epoch` (seconds since the epoch).
+    pub fn aged(&self, now_epoch: i64) -> Self {
+        Self {
+            age: self
+                .created_at
+                .map(|at| age(at, now_epoch))
+                .or(self.age.clone()),
+            ..self.clone()
+        }
+    }
+}
+
+/// Whether `text` contains `part`, ignoring case (names and hosts: without allocating for
+/// ASCII, as they nearly always are).
+fn contains_ignoring_case(text: &str, part: &str) -> bool {
+    if text.is_ascii() && part.is_ascii() {
+        let (text, part) = (text.as_bytes(), part.as_bytes());
+        return part.len() <= text.len()
+            && text
+                .windows(part.len())
+                .any(|window| window.eq_ignore_ascii_case(part));
+    }
+    text.to_lowercase().contains(&part.to_lowercase())
 }
 
 fn strings(value: Option<&Value>) -> Vec<String> {
@@ -117,6 +144,7 @@ pub fn view_from_spec(
     spec: &Value,
 ) -> ServiceEntryView {
     let age = created.as_ref().map(|(_, epoch)| age(*epoch, now_epoch));
+    let created_at = created.as_ref().map(|(_, epoch)| *epoch);
     let created = created.map(|(text, _)| text);
     let ports = spec
         .get("ports")
@@ -164,6 +192,7 @@ pub fn view_from_spec(
             .map(Vec::len)
             .unwrap_or(0),
         created,
+        created_at,
         age,
         seen: None,
     }
@@ -218,6 +247,13 @@ mod tests {
         assert_eq!(view.ports[0].label(), "443/tls (TLS)");
         assert!(view.matches("STRIPE.com"));
         assert!(!view.matches("github"));
+        assert!(view.matches(" api.stripe.com "), "trimmed");
+        assert!(!view.matches("api.stripe.com.x"), "longer than the host");
+        assert!(
+            contains_ignoring_case("Bücher.example", "bÜCHER"),
+            "not ASCII"
+        );
+        assert!(!contains_ignoring_case("bücher.example", "buecher"));
     }
 
     #[test]

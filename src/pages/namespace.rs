@@ -121,7 +121,7 @@ pub fn NamespacePage() -> impl IntoView {
                         .get()
                         .and_then(Result::ok)
                         .is_some_and(|a| a.delete.allowed());
-                    let entries = Signal::stored(list);
+                    let entries = Signal::stored(std::sync::Arc::unwrap_or_clone(list));
                     let calls = calls();
                     if may_delete {
                         view! { <ServiceEntryTable entries actions calls /> }.into_any()

@@ -2,7 +2,7 @@
 
 use super::{checked_key, Actor, Answer};
 use crate::auth::now;
-use crate::cluster::{Change, Changed, KeepForUndo};
+use crate::cluster::{Change, Changed, EntrySnapshot, KeepForUndo};
 use crate::domain::access::{Access, Action, NamespacePermissions};
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::manifest::service_entry_for_create;
@@ -10,11 +10,16 @@ use crate::domain::paging::{Page, PageRequest};
 use crate::domain::service_entry::{Seen, ServiceEntryDetail, ServiceEntryView};
 use crate::domain::validation::is_valid;
 use crate::error::AppError;
+use std::collections::BTreeSet;
+use std::sync::Arc;
 
-/// ServiceEntries of a namespace (`namespace` empty: every namespace the actor may list),
-/// from the shared watch cache, cut to what the actor may see.
-pub async fn list_service_entries(actor: &Actor, namespace: &str) -> Answer<Vec<ServiceEntryView>> {
-    let namespace = namespace.trim();
+/// The cached ServiceEntries and, in shared mode, the namespaces of `namespace` (empty:
+/// every namespace) the actor may list them in; refused when the actor may not list the one
+/// namespace asked for.
+async fn listable(
+    actor: &Actor,
+    namespace: &str,
+) -> Answer<(Arc<EntrySnapshot>, Option<BTreeSet<String>>)> {
     if !namespace.is_empty() {
         checked_key(namespace, None)?;
     }
@@ -28,18 +33,42 @@ pub async fn list_service_entries(actor: &Actor, namespace: &str) -> Answer<Vec<
             });
         }
     }
-    let mut entries = actor.mapped(actor.server.service_entries(namespace).await)?;
-    if namespace.is_empty() {
-        let visible = actor
-            .visible_namespaces(entries.iter().map(|e| e.namespace.clone()))
-            .await?;
-        entries.retain(|e| visible.contains(&e.namespace));
+    let snapshot = actor.mapped(actor.server.service_entry_snapshot().await)?;
+    let visible = match namespace.is_empty() && actor.shared {
+        true => Some(
+            actor
+                .visible_namespaces(snapshot.registered.keys().cloned())
+                .await?,
+        ),
+        false => None,
+    };
+    Ok((snapshot, visible))
+}
+
+/// ServiceEntries of a namespace (`namespace` empty: every namespace the actor may list),
+/// from the shared watch cache, cut to what the actor may see.
+pub async fn list_service_entries(
+    actor: &Actor,
+    namespace: &str,
+) -> Answer<Arc<Vec<ServiceEntryView>>> {
+    let namespace = namespace.trim();
+    let (snapshot, visible) = listable(actor, namespace).await?;
+    let now = now() as i64;
+    if namespace.is_empty() && visible.is_none() {
+        return Ok(snapshot.aged(now));
     }
-    Ok(entries)
+    Ok(Arc::new(
+        snapshot
+            .in_namespace(namespace)
+            .filter(|e| visible.as_ref().is_none_or(|v| v.contains(&e.namespace)))
+            .map(|e| e.aged(now))
+            .collect(),
+    ))
 }
 
 /// One page of the ServiceEntries of a namespace (empty: every namespace the actor may list)
-/// whose name or a host contains `query`, with the totals.
+/// whose name or a host contains `query`, with the totals. Only the rows of the page are
+/// copied out of the cache.
 pub async fn service_entries_page(
     actor: &Actor,
     namespace: &str,
@@ -51,10 +80,16 @@ pub async fn service_entries_page(
         field: field.into(),
         reason,
     })?;
-    let entries = list_service_entries(actor, namespace).await?;
-    let total = entries.len();
-    let matching = entries.into_iter().filter(|e| e.matches(query)).collect();
-    Ok(Page::of(matching, total, request))
+    let namespace = namespace.trim();
+    let (snapshot, visible) = listable(actor, namespace).await?;
+    let listed: Vec<&Arc<ServiceEntryView>> = snapshot
+        .in_namespace(namespace)
+        .filter(|e| visible.as_ref().is_none_or(|v| v.contains(&e.namespace)))
+        .collect();
+    let total = listed.len();
+    let matching = listed.into_iter().filter(|e| e.matches(query)).collect();
+    let now = now() as i64;
+    Ok(Page::of(matching, total, request).map(|e| e.aged(now)))
 }
 
 /// One ServiceEntry with every field, its YAML and what validation finds in it.

@@ -3,7 +3,7 @@
 //! render the rest.
 
 use super::{Actor, Answer};
-use crate::domain::service_entry::ServiceEntryView;
+use crate::cluster::EntrySnapshot;
 use crate::domain::traffic::{
     assemble, preview, select, Destination, EntryTraffic, NamespaceTraffic, PolicyPreview,
     RateSeries, Row, SortBy, TrafficPage, TrafficReport, TrafficStatus, Verdict, Window,
@@ -41,6 +41,15 @@ struct Inner {
     first_wait: Duration,
     slots: Mutex<HashMap<Window, Slot>>,
     refreshed: Notify,
+    joined: Mutex<HashMap<Window, Joined>>,
+}
+
+/// A window's rows joined with the ServiceEntries: kept until either moves, since joining
+/// means looking up every row's host among thousands of entries.
+struct Joined {
+    rows: Arc<Vec<Row>>,
+    generation: u64,
+    destinations: Arc<Vec<Destination>>,
 }
 
 impl Traffic {
@@ -54,6 +63,7 @@ impl Traffic {
                     first_wait,
                     slots: Mutex::new(HashMap::new()),
                     refreshed: Notify::new(),
+                    joined: Mutex::new(HashMap::new()),
                 })
             }),
         }
@@ -97,13 +107,18 @@ impl Traffic {
         }
     }
 
-    /// The report of a window, joined with the ServiceEntries.
-    pub async fn report(&self, window: Window, entries: &[ServiceEntryView]) -> TrafficReport {
+    /// The report of a window, joined with the ServiceEntries (joined again only when the
+    /// rows or the entries moved).
+    pub async fn report(&self, window: Window, entries: &EntrySnapshot) -> TrafficReport {
         let (status, rows) = self.rows(window).await;
+        let destinations = match &self.inner {
+            Some(inner) => inner.joined(window, &rows, entries),
+            None => Arc::default(),
+        };
         TrafficReport {
             window,
             status,
-            destinations: assemble(&rows, entries),
+            destinations: destinations.as_ref().clone(),
         }
     }
 
@@ -125,6 +140,35 @@ impl Traffic {
 }
 
 impl Inner {
+    /// `rows` joined with `entries`, from the last join when neither moved since.
+    fn joined(
+        &self,
+        window: Window,
+        rows: &Arc<Vec<Row>>,
+        entries: &EntrySnapshot,
+    ) -> Arc<Vec<Destination>> {
+        let mut joined = self.joined.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(kept) = joined.get(&window) {
+            // A snapshot read by a LIST (generation 0) is never taken for another.
+            if Arc::ptr_eq(&kept.rows, rows)
+                && kept.generation == entries.generation
+                && entries.generation != 0
+            {
+                return kept.destinations.clone();
+            }
+        }
+        let destinations = Arc::new(assemble(rows, &entries.entries));
+        joined.insert(
+            window,
+            Joined {
+                rows: rows.clone(),
+                generation: entries.generation,
+                destinations: destinations.clone(),
+            },
+        );
+        destinations
+    }
+
     /// What the slot holds (`None`: nothing yet), and whether a read should start.
     fn look(&self, window: Window) -> (Option<Answered>, bool) {
         let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
@@ -179,7 +223,7 @@ impl Inner {
 
 /// Every external destination the actor may see callers of, in the window.
 pub async fn traffic(actor: &Actor, window: Window) -> Answer<TrafficReport> {
-    let entries = actor.mapped(actor.server.service_entries("").await)?;
+    let entries = actor.mapped(actor.server.service_entry_snapshot().await)?;
     let report = actor.traffic.report(window, &entries).await;
     visible(actor, report).await
 }

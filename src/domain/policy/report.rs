@@ -15,7 +15,7 @@ pub enum IstiodView {
 }
 
 /// The kind of resource the mesh-wide policy lives in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SourceKind {
     /// Istio's mesh ConfigMap (`istio` or `istio-<revision>`), key `mesh`.
     ConfigMap,
@@ -33,7 +33,7 @@ impl fmt::Display for SourceKind {
 }
 
 /// The resource that holds the mesh-wide policy.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct PolicySource {
     /// What kind of resource it is.
     pub kind: SourceKind,

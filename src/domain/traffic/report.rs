@@ -4,6 +4,7 @@
 
 use super::{CallProtocol, CallerTraffic, Destination, EntryRef, Verdict};
 use crate::domain::service_entry::ServiceEntryView;
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 /// Which metric a row comes from.
@@ -91,7 +92,9 @@ type Key = (Option<String>, Option<u16>, CallProtocol, Verdict);
 type Tally = (Vec<EntryRef>, BTreeMap<(String, String), CallerTraffic>);
 
 /// Joins Prometheus rows with the ServiceEntries into destinations, the busiest first.
-pub fn assemble(rows: &[Row], entries: &[ServiceEntryView]) -> Vec<Destination> {
+pub fn assemble<E: Borrow<ServiceEntryView>>(rows: &[Row], entries: &[E]) -> Vec<Destination> {
+    let entries: Vec<&ServiceEntryView> = entries.iter().map(Borrow::borrow).collect();
+    let entries = entries.as_slice();
     let mut by_key: BTreeMap<Key, Tally> = BTreeMap::new();
     for row in rows {
         if row.value <= 0.0 || known(&row.destination_workload).is_some() {
@@ -168,9 +171,10 @@ pub fn assemble(rows: &[Row], entries: &[ServiceEntryView]) -> Vec<Destination> 
 
 /// The entries registering `host` for a caller in `namespace`: those exported to it, or (when
 /// none is) every entry with the host.
-fn registering(entries: &[ServiceEntryView], host: &str, namespace: &str) -> Vec<EntryRef> {
+fn registering(entries: &[&ServiceEntryView], host: &str, namespace: &str) -> Vec<EntryRef> {
     let with_host: Vec<&ServiceEntryView> = entries
         .iter()
+        .copied()
         .filter(|e| e.hosts.iter().any(|h| h.eq_ignore_ascii_case(host)))
         .collect();
     let exported: Vec<EntryRef> = with_host
@@ -186,9 +190,10 @@ fn registering(entries: &[ServiceEntryView], host: &str, namespace: &str) -> Vec
 }
 
 /// The port of a registered TCP call when its entries have exactly one TCP-level port.
-fn only_tcp_port(entries: &[ServiceEntryView], refs: &[EntryRef]) -> Option<u16> {
+fn only_tcp_port(entries: &[&ServiceEntryView], refs: &[EntryRef]) -> Option<u16> {
     let ports: std::collections::BTreeSet<u16> = entries
         .iter()
+        .copied()
         .filter(|e| refs.contains(&reference(e)))
         .flat_map(tcp_ports)
         .collect();
@@ -204,7 +209,7 @@ fn note(
     host: &Option<String>,
     protocol: CallProtocol,
     verdict: &Verdict,
-    entries: &[ServiceEntryView],
+    entries: &[&ServiceEntryView],
 ) -> Option<String> {
     if host.is_some() || protocol != CallProtocol::Tcp || verdict != &Verdict::Passthrough {
         return None;

@@ -3,6 +3,9 @@ use crate::domain::service_entry::{PortView, ServiceEntryView};
 use crate::domain::sidecar::SidecarPolicy;
 use crate::domain::{OutboundPolicyMode, PolicySetting};
 
+/// No ServiceEntries at all.
+const NO_ENTRIES: &[ServiceEntryView] = &[];
+
 fn row(kind: RowKind, from: &str, service: &str, name: &str, value: f64) -> Row {
     let (ns, wl) = from.split_once('/').unwrap_or(("", ""));
     Row {
@@ -34,6 +37,7 @@ fn entry(ns: &str, name: &str, hosts: &[&str], export_to: &[&str]) -> ServiceEnt
         addresses: vec![],
         endpoints: 0,
         created: None,
+        created_at: None,
         age: None,
         seen: None,
     }
@@ -158,7 +162,7 @@ fn pods_called_by_address_and_services_inside_the_mesh_are_not_external() {
         "PassthroughCluster",
         0.0,
     );
-    assert!(assemble(&[pod, inside, quiet], &[]).is_empty());
+    assert!(assemble(&[pod, inside, quiet], NO_ENTRIES).is_empty());
 }
 
 #[test]
@@ -279,7 +283,7 @@ fn the_preview_blocks_passthrough_calls_where_the_mesh_decides() {
         sidecar("kept", OutboundPolicyMode::AllowAny),
         sidecar("strict", OutboundPolicyMode::RegistryOnly),
     ];
-    let d = assemble(&rows, &[]);
+    let d = assemble(&rows, NO_ENTRIES);
     let p = preview(Window::Hour, &d, "istio-system", &sidecars);
     let lines: Vec<String> = p.blocked.iter().map(blocked_line).collect();
     assert_eq!(
@@ -315,7 +319,7 @@ fn allow_links_prefill_host_port_protocol_and_namespace() {
         "PassthroughCluster",
         1.0,
     )];
-    let d = assemble(&rows, &[]);
+    let d = assemble(&rows, NO_ENTRIES);
     assert_eq!(
         d[0].allow_link().as_deref(),
         Some("/new?host=example.com&port=8080&protocol=HTTP&namespace=smm-demo")
@@ -328,7 +332,7 @@ fn allow_links_prefill_host_port_protocol_and_namespace() {
             "BlackHoleCluster",
             1.0,
         )],
-        &[],
+        NO_ENTRIES,
     );
     assert_eq!(
         tcp[0].allow_link(),
@@ -358,7 +362,7 @@ fn windows_and_sorting_read_from_urls() {
             1.0,
         ),
     ];
-    let d = assemble(&rows, &[]);
+    let d = assemble(&rows, NO_ENTRIES);
     let hosts = |s: Vec<&Destination>| s.iter().map(|d| d.host_label()).collect::<Vec<_>>();
     assert_eq!(
         hosts(select(&d, "", None, SortBy::Verdict)),
