@@ -2,7 +2,8 @@
 
 use crate::components::{provide_live, provide_traffic_tick, LiveBanner, SessionBadge};
 use crate::pages::{
-    CreatePage, HomePage, LoginPage, NamespacePage, ServiceEntryPage, ServicesPage, TrafficPage,
+    CreatePage, EditPage, HomePage, LoginPage, NamespacePage, ServiceEntryPage, ServicesPage,
+    TrafficPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -81,6 +82,17 @@ pub fn App() -> impl IntoView {
                             ParamSegment("name"),
                         )
                         view=ServiceEntryPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=(
+                            StaticSegment("namespaces"),
+                            ParamSegment("namespace"),
+                            StaticSegment("serviceentries"),
+                            ParamSegment("name"),
+                            StaticSegment("edit"),
+                        )
+                        view=EditPage
                         ssr=SsrMode::Async
                     />
                 </Routes>

@@ -256,6 +256,15 @@ async fn deploy_is_safe_as_shipped_and_its_service_account_does_what_the_server_
             true,
         ),
         (
+            vec![
+                "update",
+                "serviceentries.networking.istio.io",
+                "-n",
+                &ns.name,
+            ],
+            true,
+        ),
+        (
             vec!["update", "configmaps/istio", "-n", "istio-system"],
             true,
         ),

@@ -4,6 +4,7 @@
 //! Each has an explicit, stable endpoint under `/api/` (docs/API.md).
 
 use crate::domain::access::{NamespacePermissions, Session};
+use crate::domain::edit::EditPreview;
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::paging::Page;
 #[cfg(feature = "ssr")]
@@ -88,6 +89,36 @@ acting! {
     "create_service_entry_form" create_service_entry_form(form: ServiceEntryForm)
         -> ServiceEntryView
         = |actor| crate::service::create_from_form(&actor, &form)
+}
+
+acting! {
+    /// What an edit of `namespace/name` would change, judged like a create (mesh-egress's
+    /// rules, then istiod's webhook by a dry run) and diffed against the entry as it is now.
+    /// The edit is the form's fields (`form`), or the whole object as YAML (`manifest`);
+    /// `opened_at` is the resourceVersion the user started from.
+    "preview_service_entry_edit" preview_service_entry_edit(
+        namespace: String,
+        name: String,
+        opened_at: String,
+        form: Option<ServiceEntryForm>,
+        manifest: Option<String>
+    ) -> EditPreview
+        = |actor| crate::service::preview_edit(
+            &actor, &namespace, &name, &opened_at, &ssr::edit(form, manifest)?)
+}
+
+acting! {
+    /// Saves an edit of `namespace/name` made against `resource_version` (the previewed one):
+    /// when the entry changed since, nothing is written (409) and the answer says so.
+    "save_service_entry_edit" save_service_entry_edit(
+        namespace: String,
+        name: String,
+        resource_version: String,
+        form: Option<ServiceEntryForm>,
+        manifest: Option<String>
+    ) -> ServiceEntryView
+        = |actor| crate::service::save_edit(
+            &actor, &namespace, &name, &resource_version, &ssr::edit(form, manifest)?)
 }
 
 acting! {
@@ -218,6 +249,24 @@ pub mod ssr {
     /// The acting user for this request.
     pub async fn actor() -> Result<Actor, AppError> {
         services()?.actor(&caller().await)
+    }
+
+    /// An edit from its request fields: the form's, or a manifest (exactly one of them).
+    pub fn edit(
+        form: Option<crate::domain::form::ServiceEntryForm>,
+        manifest: Option<String>,
+    ) -> Result<crate::service::Edit, AppError> {
+        match (form, manifest.filter(|m| !m.trim().is_empty())) {
+            (Some(form), None) => Ok(crate::service::Edit::Form(Box::new(form))),
+            (None, Some(manifest)) => Ok(crate::service::Edit::Manifest(manifest)),
+            (form, _) => Err(AppError::Invalid {
+                field: "manifest".into(),
+                reason: match form {
+                    Some(_) => "give the form's fields or a manifest, not both".into(),
+                    None => "give the form's fields (form[...]) or a manifest".into(),
+                },
+            }),
+        }
     }
 
     /// The one place where an error's HTTP status is set, for every server function.

@@ -155,12 +155,71 @@ impl Cluster {
         let findings =
             crate::domain::validation::validate_service_entry(namespace, &labels, Some(&spec));
         let yaml = crate::domain::yaml::to_yaml(&serde_json::to_value(&object).unwrap_or_default());
+        let form = match crate::domain::edit::form_cannot_show(&spec) {
+            Some(why) => Err(why),
+            None => Ok(crate::domain::edit::form_from_spec(namespace, name, &spec)),
+        };
         Ok(ServiceEntryDetail {
             view: view_of(&object),
+            form,
             yaml,
             conditions,
             findings,
         })
+    }
+
+    /// One ServiceEntry as stored (without managed fields), as JSON: what an edit starts from.
+    pub async fn service_entry_object(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<serde_json::Value, ClusterError> {
+        let mut object = self
+            .service_entry_api(namespace)
+            .await?
+            .get(name)
+            .await
+            .map_err(|e| self.err(e))?;
+        object.metadata.managed_fields = None;
+        serde_json::to_value(&object).map_err(|e| ClusterError::internal(e.to_string()))
+    }
+
+    /// Replaces a ServiceEntry with `object`, which carries the resourceVersion the change was
+    /// made against: when the entry changed since, nothing is written (a conflict). With
+    /// `dry_run`, istiod's webhook judges it and nothing is written.
+    pub async fn replace_service_entry(
+        &self,
+        namespace: &str,
+        name: &str,
+        object: serde_json::Value,
+        dry_run: bool,
+    ) -> Result<ServiceEntryView, ClusterError> {
+        let resource = self.service_entry_resource().await?;
+        let mut object: DynamicObject = serde_json::from_value(object)
+            .map_err(|e| ClusterError::malformed("manifest".into(), e.to_string()))?;
+        object.types = Some(kube::core::TypeMeta {
+            api_version: resource.api_version.clone(),
+            kind: resource.kind.clone(),
+        });
+        let params = PostParams {
+            dry_run,
+            field_manager: Some(FIELD_MANAGER.to_string()),
+        };
+        match self
+            .service_entry_api(namespace)
+            .await?
+            .replace(name, &params, &object)
+            .await
+        {
+            Ok(replaced) => Ok(view_of(&replaced)),
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                Err(ClusterError::conflict(format!(
+                    "{namespace}/{name} changed since you opened it: nothing was saved. \
+                     Preview again to see your change against the current version"
+                )))
+            }
+            Err(e) => Err(self.err(e)),
+        }
     }
 
     /// Creates a ServiceEntry from a parsed object: a server-side dry run first, whose

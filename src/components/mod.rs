@@ -1,6 +1,7 @@
 //! Reusable widgets: render only.
 
 mod copy;
+mod entry_form;
 mod error_notice;
 mod filter;
 mod live;
@@ -13,6 +14,7 @@ mod table;
 mod traffic;
 
 pub use copy::CopyButton;
+pub use entry_form::EntryFields;
 pub use error_notice::{ErrorNotice, FindingList};
 pub use filter::FilterBox;
 pub use live::{provide_live, Live, LiveBanner};

@@ -2,6 +2,7 @@
 //! browser and the server share one judgement.
 
 pub mod access;
+pub mod edit;
 pub mod form;
 pub mod manifest;
 pub mod overview;

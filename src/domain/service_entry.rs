@@ -203,12 +203,19 @@ pub fn view_from_spec(
 pub struct ServiceEntryDetail {
     /// The table view.
     pub view: ServiceEntryView,
+    /// The edit form, filled in; `Err`: why the entry is edited as YAML only.
+    #[serde(default = "no_form")]
+    pub form: Result<super::form::ServiceEntryForm, String>,
     /// The whole object as YAML (without managedFields).
     pub yaml: String,
     /// Status conditions as `type=status: message`.
     pub conditions: Vec<String>,
     /// What mesh-egress's validation finds in it now.
     pub findings: Vec<Finding>,
+}
+
+fn no_form() -> Result<super::form::ServiceEntryForm, String> {
+    Err("not read".to_string())
 }
 
 /// Age as kubectl shows it (`5d`, `3h`), from the creation time and now, both in seconds

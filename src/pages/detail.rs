@@ -34,10 +34,14 @@ pub fn ServiceEntryPage() -> impl IntoView {
                     );
                     view! {
                         <h1>{format!("{}/{}", view.namespace, view.name)}</h1>
+                        <p class="actions">
+                            <a class="button" data-testid="edit-link"
+                                href=format!("/namespaces/{}/serviceentries/{}/edit", view.namespace, view.name)>"Edit"</a>
+                        </p>
                         <section class="card">
                             <dl class="fields">
                                 <dt>"Hosts"</dt><dd data-testid="detail-hosts">{view.hosts.join(", ")}</dd>
-                                <dt>"Ports"</dt><dd>{view.ports.iter().map(|p| p.label()).collect::<Vec<_>>().join(", ")}</dd>
+                                <dt>"Ports"</dt><dd data-testid="detail-ports">{view.ports.iter().map(|p| p.label()).collect::<Vec<_>>().join(", ")}</dd>
                                 <dt>"Resolution"</dt><dd>{view.resolution.clone()}</dd>
                                 <dt>"Location"</dt><dd>{view.location.clone()}</dd>
                                 <dt>"Addresses"</dt><dd>{view.addresses.join(", ")}</dd>

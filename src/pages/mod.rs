@@ -2,6 +2,7 @@
 
 mod create;
 mod detail;
+mod edit;
 mod home;
 mod login;
 mod namespace;
@@ -10,6 +11,7 @@ mod traffic;
 
 pub use create::CreatePage;
 pub use detail::ServiceEntryPage;
+pub use edit::EditPage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use namespace::NamespacePage;

@@ -2,11 +2,13 @@
 //! acting user and can be tested without HTTP. Permission filtering, audit and metrics are
 //! called from here; the cluster is reached only through `crate::cluster`.
 
+mod edit;
 mod entries;
 mod policy;
 mod session;
 mod traffic;
 
+pub use edit::{preview_edit, save_edit, Edit};
 pub use entries::{
     create_from_form, create_from_manifest, delete_service_entry, list_service_entries,
     namespace_access, service_entries_page, service_entry, undo_delete,

@@ -1,0 +1,83 @@
+import { expect, test } from "@playwright/test";
+import { execFileSync } from "child_process";
+import * as path from "path";
+import { kubectl } from "./fixtures/kubectl";
+
+// The demo's entry, exactly as the seed writes it: put back after the test, whatever happens.
+const demoHttpbin = `
+apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: httpbin.org
+  namespace: smm-demo
+spec:
+  hosts: [httpbin.org, www.httpbin.org]
+  ports:
+  - {number: 80, name: http, protocol: HTTP}
+  resolution: DNS
+  location: MESH_EXTERNAL
+`;
+
+function restoreDemo() {
+  const root = path.resolve(__dirname, "../..");
+  execFileSync(path.join(root, "target/testenv/kubectl"), ["replace", "-f", "-"], {
+    input: demoHttpbin,
+    env: { ...process.env, KUBECONFIG: path.join(root, "target/testenv/kubeconfig") },
+  });
+}
+
+function stored(): { spec: any; labels: any; annotations: any } {
+  const object = JSON.parse(kubectl("get", "serviceentry", "httpbin.org", "-n", "smm-demo", "-o", "json"));
+  return { spec: object.spec, labels: object.metadata.labels, annotations: object.metadata.annotations };
+}
+
+test("edit the demo's httpbin.org in place: diff first, a concurrent kubectl change is not overwritten, labels survive", async ({ page }) => {
+  try {
+    // Set with kubectl before the edit: kept by it.
+    kubectl("label", "serviceentry", "httpbin.org", "-n", "smm-demo", "team=payments", "--overwrite");
+    kubectl("annotate", "serviceentry", "httpbin.org", "-n", "smm-demo", "owner=platform", "--overwrite");
+
+    await page.goto("/namespaces/smm-demo/serviceentries/httpbin.org");
+    await expect(page.locator("main[data-hydrated=true]")).toHaveCount(1);
+    await page.getByTestId("edit-link").click();
+    await expect(page).toHaveURL(/\/namespaces\/smm-demo\/serviceentries\/httpbin.org\/edit$/);
+    await expect(page.getByTestId("form-ports")).toHaveValue("80 http HTTP");
+    await expect(page.getByTestId("form-name")).toHaveJSProperty("readOnly", true);
+
+    await page.getByTestId("form-ports").fill("80 http HTTP\n443 https TLS");
+    await page.getByTestId("edit-preview").click();
+    const diff = page.getByTestId("edit-diff");
+    await expect(diff).toBeVisible();
+    await expect(diff.getByTestId("change")).toHaveCount(1);
+    await expect(diff.getByTestId("change")).toContainText("spec.ports[1]");
+    await expect(diff.getByTestId("diff-yaml").locator("span.added")).toContainText(["443"]);
+    expect(stored().spec.ports).toHaveLength(1); // a preview writes nothing
+
+    // Someone changes the entry with kubectl between the preview and the click on Save.
+    kubectl("annotate", "serviceentry", "httpbin.org", "-n", "smm-demo", "reviewed=yes");
+    await page.getByTestId("edit-save").click();
+    await expect(page.getByTestId("error")).toContainText("changed since you opened it");
+    expect(stored().spec.ports).toHaveLength(1);
+
+    // Preview again: against the new version, and it says so; then save.
+    await page.getByTestId("edit-preview").click();
+    await expect(page.getByTestId("changed-since-opened")).toBeVisible();
+    await page.getByTestId("edit-save").click();
+    const saved = page.getByTestId("saved");
+    await expect(saved).toContainText("443/https (TLS)");
+
+    const after = stored();
+    expect(after.spec.ports).toEqual([
+      { number: 80, name: "http", protocol: "HTTP" },
+      { number: 443, name: "https", protocol: "TLS" },
+    ]);
+    expect(after.labels).toMatchObject({ team: "payments" });
+    expect(after.annotations).toMatchObject({ owner: "platform", reviewed: "yes" });
+
+    // The entry's page shows it.
+    await saved.getByRole("link").click();
+    await expect(page.getByTestId("detail-ports")).toContainText("443/https (TLS)");
+  } finally {
+    restoreDemo();
+  }
+});

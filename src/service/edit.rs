@@ -1,0 +1,191 @@
+//! Changing a ServiceEntry in place: judged like a create (mesh-egress's rules, then istiod's
+//! webhook by a server-side dry run), shown as a diff, then written as an update carrying the
+//! version the user started from, so a change made meanwhile is never overwritten.
+
+use super::{checked_key, Actor, Answer};
+use crate::cluster::{Change, Changed};
+use crate::domain::edit::{changes, comparable, line_diff, merge_form, EditPreview};
+use crate::domain::form::ServiceEntryForm;
+use crate::domain::manifest::service_entry_for_create;
+use crate::domain::service_entry::ServiceEntryView;
+use crate::domain::validation::{is_valid, Finding, Severity};
+use crate::domain::yaml::to_yaml;
+use crate::error::AppError;
+use serde_json::Value;
+
+/// What the user changed: the form's fields, or the whole object as YAML.
+#[derive(Debug, Clone)]
+pub enum Edit {
+    /// The edit form (fields it does not show stay as they are).
+    Form(Box<ServiceEntryForm>),
+    /// A manifest of the whole object.
+    Manifest(String),
+}
+
+/// The edit judged against the entry as it is now: the object to write, and the preview.
+struct Judged {
+    object: Value,
+    preview: EditPreview,
+}
+
+fn refuse(field: &str, message: String) -> AppError {
+    AppError::Rejected {
+        findings: vec![Finding::error("EDIT001", field, message)],
+    }
+}
+
+/// The object `edit` makes of `current`, with the version it is made against.
+fn edited(current: &Value, namespace: &str, name: &str, edit: &Edit) -> Answer<Value> {
+    let mut object = match edit {
+        Edit::Form(form) => {
+            if form.name.trim() != name || form.namespace.trim() != namespace {
+                return Err(refuse(
+                    "metadata.name",
+                    format!(
+                        "an edit keeps the entry's name and namespace ({namespace}/{name}); \
+                         duplicate it to register it elsewhere"
+                    ),
+                ));
+            }
+            let findings = form.findings();
+            if !is_valid(&findings) {
+                return Err(AppError::Rejected { findings });
+            }
+            merge_form(current, form)
+        }
+        Edit::Manifest(manifest) => {
+            let (given_namespace, object) = service_entry_for_create(manifest, Some(namespace))
+                .map_err(|findings| AppError::Rejected { findings })?;
+            let given_name = object["metadata"]["name"].as_str().unwrap_or_default();
+            if given_namespace != namespace || given_name != name {
+                return Err(refuse(
+                    "metadata.name",
+                    format!(
+                        "the manifest names {given_namespace}/{given_name}; this edit is of \
+                         {namespace}/{name}"
+                    ),
+                ));
+            }
+            object
+        }
+    };
+    // The update is made against the version read now; the caller checked it against the
+    // version the user started from.
+    object["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"].clone();
+    Ok(object)
+}
+
+async fn judge(
+    actor: &Actor,
+    namespace: &str,
+    name: &str,
+    opened_at: &str,
+    edit: &Edit,
+) -> Answer<Judged> {
+    checked_key(namespace, Some(name))?;
+    let current = actor.mapped(actor.cluster.service_entry_object(namespace, name).await)?;
+    let version = current["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let object = edited(&current, namespace, name, edit)?;
+    let labels = object["metadata"]["labels"]
+        .as_object()
+        .map(|labels| {
+            labels
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let findings =
+        crate::domain::validation::validate_service_entry(namespace, &labels, object.get("spec"));
+    if !is_valid(&findings) {
+        return Err(AppError::Rejected { findings });
+    }
+    // istiod's webhook (and the API server's schema) judge it, and nothing is written.
+    actor.mapped(
+        actor
+            .cluster
+            .replace_service_entry(namespace, name, object.clone(), true)
+            .await,
+    )?;
+    let (before, after) = (comparable(&current), comparable(&object));
+    let preview = EditPreview {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        changed_since_opened: !opened_at.is_empty() && opened_at != version,
+        resource_version: version,
+        changes: changes(&before, &after),
+        lines: line_diff(&to_yaml(&before), &to_yaml(&after)),
+        warnings: findings
+            .into_iter()
+            .filter(|f| f.severity != Severity::Error)
+            .collect(),
+    };
+    Ok(Judged { object, preview })
+}
+
+/// What `edit` would change in `namespace/name`, judged (mesh-egress's rules, istiod's
+/// webhook by a dry run) and shown against the entry as it is now; `opened_at` is the version
+/// the user started from (the preview says when the entry changed since).
+pub async fn preview_edit(
+    actor: &Actor,
+    namespace: &str,
+    name: &str,
+    opened_at: &str,
+    edit: &Edit,
+) -> Answer<EditPreview> {
+    Ok(judge(actor, namespace, name, opened_at, edit)
+        .await?
+        .preview)
+}
+
+/// Saves `edit` of `namespace/name` if the entry is still at `version` (the one the user
+/// previewed): otherwise nothing is written and the user is told. Recorded in the audit trail.
+pub async fn save_edit(
+    actor: &Actor,
+    namespace: &str,
+    name: &str,
+    version: &str,
+    edit: &Edit,
+) -> Answer<ServiceEntryView> {
+    let judged = judge(actor, namespace, name, version, edit).await?;
+    if version.is_empty() || judged.preview.changed_since_opened {
+        return Err(AppError::Conflict {
+            message: format!(
+                "{namespace}/{name} changed since you opened it: nothing was saved. Preview \
+                 again to see your change against the current version"
+            ),
+        });
+    }
+    let mut object = judged.object;
+    object["metadata"]["resourceVersion"] = Value::String(version.to_string());
+    let saved = actor.mapped(
+        actor
+            .cluster
+            .replace_service_entry(namespace, name, object, false)
+            .await,
+    )?;
+    let fields: Vec<&str> = judged
+        .preview
+        .changes
+        .iter()
+        .map(|c| c.path.as_str())
+        .collect();
+    let what = match fields.is_empty() {
+        true => "saved ServiceEntry unchanged".to_string(),
+        false => format!("changed ServiceEntry: {}", fields.join(", ")),
+    };
+    actor
+        .audit(Change {
+            object: Changed::ServiceEntry {
+                namespace: namespace.into(),
+                name: name.into(),
+            },
+            reason: "ServiceEntryEdited",
+            what,
+        })
+        .await;
+    Ok(saved)
+}

@@ -1,0 +1,208 @@
+//! Editing a ServiceEntry in place, against the real API server and istiod: the diff before
+//! saving, a change made meanwhile never overwritten, fields the form does not show kept,
+//! refusals that write nothing.
+
+mod common;
+
+use common::{service_entry_resource, TestNamespace};
+use kube::api::{Api, Patch, PatchParams};
+use kube::core::DynamicObject;
+use mesh_egress::domain::edit::DiffLine;
+use mesh_egress::error::AppError;
+use mesh_egress::service::{preview_edit, save_edit, service_entry, Edit};
+use serde_json::json;
+
+async fn stored(ns: &TestNamespace, name: &str) -> DynamicObject {
+    Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &service_entry_resource())
+        .get(name)
+        .await
+        .expect("get")
+}
+
+async fn create(ns: &TestNamespace) {
+    let object = json!({
+        "apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
+        "metadata": {"name": "httpbin", "namespace": ns.name,
+                     "labels": {"team": "payments"}, "annotations": {"owner": "alice"}},
+        "spec": {"hosts": ["httpbin.org"],
+                 "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+                 "resolution": "DNS", "location": "MESH_EXTERNAL",
+                 "workloadSelector": {"labels": {"app": "legacy"}}}
+    });
+    let resource = service_entry_resource();
+    let object: DynamicObject = serde_json::from_value(object).expect("object");
+    Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &resource)
+        .create(&Default::default(), &object)
+        .await
+        .expect("created");
+}
+
+#[tokio::test]
+async fn an_edit_shows_its_diff_keeps_what_the_form_does_not_know_and_never_overwrites() {
+    let ns = TestNamespace::new("se-edit").await;
+    create(&ns).await;
+    let cluster = ns.cluster().await;
+    let actor = common::local_actor(&cluster);
+
+    // The page: the form filled in from the entry, and the version it was opened at.
+    let detail = service_entry(&actor, &ns.name, "httpbin")
+        .await
+        .expect("detail");
+    let opened_at = detail.view.seen.clone().expect("version").resource_version;
+    let mut form = detail.form.clone().expect("the form shows this entry");
+    assert_eq!(form.ports, "80 http HTTP");
+    form.ports = "80 http HTTP\n443 https TLS".into();
+    let edit = Edit::Form(Box::new(form));
+
+    // The preview: judged by istiod (a dry run), nothing written, the change named.
+    let preview = preview_edit(&actor, &ns.name, "httpbin", &opened_at, &edit)
+        .await
+        .expect("preview");
+    assert!(!preview.changed_since_opened);
+    let paths: Vec<&str> = preview.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["spec.ports[1]"], "{preview:?}");
+    let added: Vec<&String> = preview
+        .lines
+        .iter()
+        .filter_map(|l| match l {
+            DiffLine::Added(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        added.iter().any(|l| l.contains("443")),
+        "the YAML diff adds the port: {added:?}"
+    );
+    let ports = |o: &DynamicObject| o.data["spec"]["ports"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        ports(&stored(&ns, "httpbin").await),
+        1,
+        "a preview writes nothing"
+    );
+
+    // Someone labels the entry with kubectl between the preview and the click on Save.
+    Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &service_entry_resource())
+        .patch(
+            "httpbin",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"reviewed": "yes"}}})),
+        )
+        .await
+        .expect("label");
+    let refused = save_edit(
+        &actor,
+        &ns.name,
+        "httpbin",
+        &preview.resource_version,
+        &edit,
+    )
+    .await;
+    match refused {
+        Err(AppError::Conflict { message }) => {
+            assert!(message.contains("changed since you opened it"), "{message}")
+        }
+        other => panic!("a stale save must be refused: {other:?}"),
+    }
+    assert_eq!(ports(&stored(&ns, "httpbin").await), 1, "nothing was saved");
+
+    // Preview again: the diff is against the new version, and says so; then save.
+    let again = preview_edit(&actor, &ns.name, "httpbin", &opened_at, &edit)
+        .await
+        .expect("preview again");
+    assert!(again.changed_since_opened);
+    assert_ne!(again.resource_version, preview.resource_version);
+    let saved = save_edit(&actor, &ns.name, "httpbin", &again.resource_version, &edit)
+        .await
+        .expect("saved");
+    assert_eq!(saved.ports.len(), 2);
+    let after = stored(&ns, "httpbin").await;
+    assert_eq!(ports(&after), 2);
+    assert_eq!(after.data["spec"]["ports"][1]["protocol"], "TLS");
+    let labels = after.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels.get("team").map(String::as_str), Some("payments"));
+    assert_eq!(
+        labels.get("reviewed").map(String::as_str),
+        Some("yes"),
+        "the concurrent label survives"
+    );
+    let annotations = after.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(annotations.get("owner").map(String::as_str), Some("alice"));
+    assert_eq!(
+        after.data["spec"]["workloadSelector"]["labels"]["app"], "legacy",
+        "a field the form does not show survives"
+    );
+}
+
+#[tokio::test]
+async fn refused_edits_write_nothing() {
+    let ns = TestNamespace::new("se-edit-bad").await;
+    create(&ns).await;
+    let cluster = ns.cluster().await;
+    let actor = common::local_actor(&cluster);
+    let detail = service_entry(&actor, &ns.name, "httpbin")
+        .await
+        .expect("detail");
+    let version = detail.view.seen.clone().expect("version").resource_version;
+    let before = stored(&ns, "httpbin").await;
+
+    // A port line that does not read: refused at the field by mesh-egress's rules.
+    let mut form = detail.form.clone().expect("form");
+    form.ports = "eighty http HTTP".into();
+    match save_edit(
+        &actor,
+        &ns.name,
+        "httpbin",
+        &version,
+        &Edit::Form(Box::new(form)),
+    )
+    .await
+    {
+        Err(AppError::Rejected { findings }) => {
+            assert!(findings.iter().any(|f| f.field == "ports"), "{findings:?}")
+        }
+        other => panic!("refused: {other:?}"),
+    }
+
+    // A manifest of another entry: refused, naming both.
+    let other = format!(
+        "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: other\n  \
+         namespace: {}\nspec:\n  hosts: [other.example.com]\n  resolution: DNS\n  ports:\n  - \
+         {{number: 80, name: http, protocol: HTTP}}\n",
+        ns.name
+    );
+    match preview_edit(
+        &actor,
+        &ns.name,
+        "httpbin",
+        &version,
+        &Edit::Manifest(other),
+    )
+    .await
+    {
+        Err(AppError::Rejected { findings }) => {
+            assert!(findings[0].message.contains("other"), "{findings:?}")
+        }
+        other => panic!("refused: {other:?}"),
+    }
+
+    // The name cannot change through the form.
+    let mut renamed = detail.form.clone().expect("form");
+    renamed.name = "renamed".into();
+    assert!(matches!(
+        save_edit(
+            &actor,
+            &ns.name,
+            "httpbin",
+            &version,
+            &Edit::Form(Box::new(renamed))
+        )
+        .await,
+        Err(AppError::Rejected { .. })
+    ));
+
+    let after = stored(&ns, "httpbin").await;
+    assert_eq!(
+        after.metadata.resource_version, before.metadata.resource_version,
+        "nothing was written"
+    );
+}
