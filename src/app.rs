@@ -8,7 +8,7 @@ use crate::pages::{
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
 use leptos_router::{
-    components::{Route, Router, Routes, A},
+    components::{Outlet, ParentRoute, Route, Router, Routes, A},
     ParamSegment, SsrMode, StaticSegment,
 };
 
@@ -74,27 +74,20 @@ pub fn App() -> impl IntoView {
                         view=NamespacePage
                         ssr=SsrMode::Async
                     />
-                    <Route
+                    // An entry's page, and its edit page below it.
+                    <ParentRoute
                         path=(
                             StaticSegment("namespaces"),
                             ParamSegment("namespace"),
                             StaticSegment("serviceentries"),
                             ParamSegment("name"),
                         )
-                        view=ServiceEntryPage
+                        view=Outlet
                         ssr=SsrMode::Async
-                    />
-                    <Route
-                        path=(
-                            StaticSegment("namespaces"),
-                            ParamSegment("namespace"),
-                            StaticSegment("serviceentries"),
-                            ParamSegment("name"),
-                            StaticSegment("edit"),
-                        )
-                        view=EditPage
-                        ssr=SsrMode::Async
-                    />
+                    >
+                        <Route path=StaticSegment("") view=ServiceEntryPage ssr=SsrMode::Async />
+                        <Route path=StaticSegment("edit") view=EditPage ssr=SsrMode::Async />
+                    </ParentRoute>
                 </Routes>
             </main>
         </Router>

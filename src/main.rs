@@ -25,6 +25,7 @@ async fn main() -> std::process::ExitCode {
         None => serve(&cli, ServeArgs::parse_from(["serve"])).await,
         Some(Command::Serve(ref args)) => serve(&cli, args.clone()).await,
         Some(Command::Validate(args)) => Ok(mesh_egress::cli::validate(&args)),
+        Some(Command::Apply(args)) => Ok(mesh_egress::cli::apply(&cli.cluster, &args).await),
         Some(Command::OutboundTrafficPolicy(args))
         | Some(Command::Istio {
             command: IstioCommand::OutboundTrafficPolicy(args),

@@ -206,3 +206,88 @@ async fn refused_edits_write_nothing() {
         "nothing was written"
     );
 }
+
+/// `mesh-egress apply -f FILE [--dry-run]`, as a person runs it.
+fn apply(file: &std::path::Path, dry_run: bool) -> (bool, String, String) {
+    let kubeconfig = common::kubeconfig();
+    let mut args = vec![
+        "--kubeconfig",
+        kubeconfig.to_str().expect("utf-8"),
+        "apply",
+        "-f",
+        file.to_str().expect("utf-8"),
+    ];
+    if dry_run {
+        args.push("--dry-run");
+    }
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mesh-egress"))
+        .args(args)
+        .output()
+        .expect("run mesh-egress apply");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn apply_creates_prints_the_diff_and_changes_and_dry_run_writes_nothing() {
+    let ns = TestNamespace::new("se-apply").await;
+    let dir = std::env::temp_dir().join(format!("mesh-egress-apply-{}", ns.name));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let file = dir.join("stripe.yaml");
+    let manifest = |ports: &str| {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: stripe\n  \
+             namespace: {}\nspec:\n  hosts: [api.stripe.com]\n  resolution: DNS\n  ports:\n{ports}",
+            ns.name
+        )
+    };
+    let tls = "  - {number: 443, name: tls, protocol: TLS}\n";
+    std::fs::write(&file, manifest(tls)).expect("write");
+    let (ok, out, err) = apply(&file, false);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!("serviceentry {}/stripe created", ns.name)),
+        "{out}"
+    );
+
+    let http = "  - {number: 80, name: http, protocol: HTTP}\n";
+    std::fs::write(&file, manifest(&format!("{tls}{http}"))).expect("write");
+    let (ok, out, err) = apply(&file, true);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.lines().any(|l| l.starts_with('+') && l.contains("80")),
+        "the diff: {out}"
+    );
+    assert!(out.contains("spec.ports[1]"), "{out}");
+    assert!(out.contains("dry run: nothing written"), "{out}");
+    let ports = |o: &DynamicObject| o.data["spec"]["ports"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        ports(&stored(&ns, "stripe").await),
+        1,
+        "a dry run writes nothing"
+    );
+
+    let (ok, out, err) = apply(&file, false);
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!("serviceentry {}/stripe configured", ns.name)),
+        "{out}"
+    );
+    assert_eq!(ports(&stored(&ns, "stripe").await), 2);
+    let (ok, out, _) = apply(&file, false);
+    assert!(ok && out.contains("unchanged"), "{out}");
+
+    // Invalid: exit 1 with the field and the reason; nothing written.
+    std::fs::write(
+        &file,
+        manifest("  - {number: 99999, name: http, protocol: HTTP}\n"),
+    )
+    .expect("write");
+    let (ok, out, err) = apply(&file, false);
+    assert!(!ok, "{out}");
+    assert!(err.contains("spec.ports[0].number"), "{err}");
+    assert_eq!(ports(&stored(&ns, "stripe").await), 2);
+}

@@ -1,7 +1,7 @@
 import { expect, test } from "@playwright/test";
 import { execFileSync } from "child_process";
 import * as path from "path";
-import { kubectl } from "./fixtures/kubectl";
+import { kubectl, kubectlApply, randomName } from "./fixtures/kubectl";
 
 // The demo's entry, exactly as the seed writes it: put back after the test, whatever happens.
 const demoHttpbin = `
@@ -80,4 +80,42 @@ test("edit the demo's httpbin.org in place: diff first, a concurrent kubectl cha
   } finally {
     restoreDemo();
   }
+});
+
+test("delete from the entry's page, undo; duplicate it into another namespace", async ({ page }) => {
+  const ns = randomName("e2e-entry");
+  const other = randomName("e2e-copy");
+  kubectl("create", "namespace", ns);
+  kubectl("create", "namespace", other);
+  kubectlApply(demoHttpbin.replace("namespace: smm-demo", `namespace: ${ns}`));
+  const before = JSON.parse(kubectl("get", "serviceentry", "httpbin.org", "-n", ns, "-o", "json"));
+
+  await page.goto(`/namespaces/${ns}/serviceentries/httpbin.org`);
+  await expect(page.locator("main[data-hydrated=true]")).toHaveCount(1);
+  await page.getByTestId("delete-confirm-httpbin.org").check();
+  await page.getByTestId("delete-httpbin.org").click();
+  await expect(page.getByTestId("deleted-notice")).toContainText("Pods no longer reach httpbin.org, www.httpbin.org");
+  expect(() => kubectl("get", "serviceentry", "httpbin.org", "-n", ns)).toThrow();
+
+  await page.getByTestId("undo").click();
+  await expect(page.getByTestId("detail-hosts")).toHaveText("httpbin.org, www.httpbin.org");
+  const after = JSON.parse(kubectl("get", "serviceentry", "httpbin.org", "-n", ns, "-o", "json"));
+  expect(after.spec).toEqual(before.spec);
+
+  // Duplicate: the create form filled in from it, for a namespace the user picks.
+  await page.getByTestId("duplicate-link").click();
+  await expect(page).toHaveURL(new RegExp(`/new\\?duplicate=${ns}/httpbin.org$`));
+  await expect(page.locator("main[data-hydrated=true]")).toHaveCount(1);
+  await expect(page.getByTestId("form-name")).toHaveValue("httpbin.org");
+  await expect(page.getByTestId("form-hosts")).toHaveValue("httpbin.org\nwww.httpbin.org");
+  await expect(page.getByTestId("form-namespace")).toHaveValue("");
+  // The picker offers the namespaces the user may write to.
+  await expect(page.locator(`datalist#writable-namespaces option[value="${other}"]`)).toHaveCount(1);
+  await page.getByTestId("form-namespace").fill(other);
+  await page.getByTestId("create-submit").click();
+  await expect(page.getByTestId("created")).toContainText(`${other}/httpbin.org`);
+  const copy = JSON.parse(kubectl("get", "serviceentry", "httpbin.org", "-n", other, "-o", "json"));
+  expect(copy.spec).toEqual(before.spec);
+  kubectl("delete", "serviceentry", "httpbin.org", "-n", ns);
+  kubectl("delete", "serviceentry", "httpbin.org", "-n", other);
 });

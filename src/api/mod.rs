@@ -147,6 +147,12 @@ acting! {
 }
 
 acting! {
+    /// The namespaces in which the acting user may register ServiceEntries, sorted.
+    "writable_namespaces" writable_namespaces() -> Vec<String>
+        = |actor| crate::service::writable_namespaces(&actor)
+}
+
+acting! {
     /// What the acting user may do with ServiceEntries in `namespace`.
     "namespace_access" namespace_access(namespace: String) -> NamespacePermissions
         = |actor| crate::service::namespace_access(&actor, &namespace)

@@ -123,13 +123,7 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<ServiceEntryDetail, ClusterError> {
-        let mut object = self
-            .service_entry_api(namespace)
-            .await?
-            .get(name)
-            .await
-            .map_err(|e| self.err(e))?;
-        object.metadata.managed_fields = None;
+        let object = self.stored_service_entry(namespace, name).await?;
         let spec = object.data.get("spec").cloned().unwrap_or_default();
         let conditions = object
             .data
@@ -174,6 +168,16 @@ impl Cluster {
         namespace: &str,
         name: &str,
     ) -> Result<serde_json::Value, ClusterError> {
+        let object = self.stored_service_entry(namespace, name).await?;
+        serde_json::to_value(&object).map_err(|e| ClusterError::internal(e.to_string()))
+    }
+
+    /// One ServiceEntry as stored, without its managed fields.
+    async fn stored_service_entry(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<DynamicObject, ClusterError> {
         let mut object = self
             .service_entry_api(namespace)
             .await?
@@ -181,7 +185,7 @@ impl Cluster {
             .await
             .map_err(|e| self.err(e))?;
         object.metadata.managed_fields = None;
-        serde_json::to_value(&object).map_err(|e| ClusterError::internal(e.to_string()))
+        Ok(object)
     }
 
     /// Replaces a ServiceEntry with `object`, which carries the resourceVersion the change was
@@ -194,13 +198,7 @@ impl Cluster {
         object: serde_json::Value,
         dry_run: bool,
     ) -> Result<ServiceEntryView, ClusterError> {
-        let resource = self.service_entry_resource().await?;
-        let mut object: DynamicObject = serde_json::from_value(object)
-            .map_err(|e| ClusterError::malformed("manifest".into(), e.to_string()))?;
-        object.types = Some(kube::core::TypeMeta {
-            api_version: resource.api_version.clone(),
-            kind: resource.kind.clone(),
-        });
+        let object = self.served_object(object).await?;
         let params = PostParams {
             dry_run,
             field_manager: Some(FIELD_MANAGER.to_string()),
@@ -222,6 +220,21 @@ impl Cluster {
         }
     }
 
+    /// A ServiceEntry object at the version this cluster serves, whatever the manifest said.
+    async fn served_object(
+        &self,
+        object: serde_json::Value,
+    ) -> Result<DynamicObject, ClusterError> {
+        let resource = self.service_entry_resource().await?;
+        let mut object: DynamicObject = serde_json::from_value(object)
+            .map_err(|e| ClusterError::malformed("manifest".into(), e.to_string()))?;
+        object.types = Some(kube::core::TypeMeta {
+            api_version: resource.api_version,
+            kind: resource.kind,
+        });
+        Ok(object)
+    }
+
     /// Creates a ServiceEntry from a parsed object: a server-side dry run first, whose
     /// rejections come back as field findings; nothing is written unless it passes.
     pub async fn create_service_entry(
@@ -229,14 +242,7 @@ impl Cluster {
         namespace: &str,
         object: serde_json::Value,
     ) -> Result<ServiceEntryView, ClusterError> {
-        let resource = self.service_entry_resource().await?;
-        let mut object: DynamicObject = serde_json::from_value(object)
-            .map_err(|e| ClusterError::malformed("manifest".into(), e.to_string()))?;
-        // The version this cluster serves, whatever the manifest said.
-        object.types = Some(kube::core::TypeMeta {
-            api_version: resource.api_version.clone(),
-            kind: resource.kind.clone(),
-        });
+        let mut object = self.served_object(object).await?;
         object.metadata.namespace = Some(namespace.to_string());
         let api = self.service_entry_api(namespace).await?;
         let mut params = PostParams {

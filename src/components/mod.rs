@@ -1,6 +1,7 @@
 //! Reusable widgets: render only.
 
 mod copy;
+mod delete;
 mod entry_form;
 mod error_notice;
 mod filter;
@@ -14,7 +15,8 @@ mod table;
 mod traffic;
 
 pub use copy::CopyButton;
-pub use entry_form::EntryFields;
+pub use delete::{DeleteForm, DeletedNotice};
+pub use entry_form::{focus_first_error, EntryFields};
 pub use error_notice::{ErrorNotice, FindingList};
 pub use filter::FilterBox;
 pub use live::{provide_live, Live, LiveBanner};

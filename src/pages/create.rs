@@ -1,14 +1,39 @@
-use crate::api::{CreateServiceEntry, CreateServiceEntryForm};
-use crate::components::{EntryFields, ErrorNotice};
+use crate::api::{get_service_entry, CreateServiceEntry, CreateServiceEntryForm};
+use crate::components::{focus_first_error, EntryFields, ErrorNotice, Loading};
 use crate::domain::form::ServiceEntryForm;
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 /// `/new`: register an external service, from a form (checked as you type, by the same rules
 /// compiled to WASM) or by pasting YAML. Either way: validation, a server-side dry run, then
-/// the write.
+/// the write. `?duplicate=NS/NAME` fills the form in from that entry (for another namespace).
 #[component]
 pub fn CreatePage() -> impl IntoView {
+    let query = use_query_map();
+    let duplicate = query.with_untracked(|q| q.get("duplicate"));
+    let source = Resource::new(
+        move || duplicate.clone(),
+        |duplicate| async move {
+            let Some((namespace, name)) = duplicate.as_deref().and_then(|d| d.split_once('/'))
+            else {
+                return Ok(None);
+            };
+            let detail = get_service_entry(namespace.to_string(), name.to_string()).await?;
+            Ok::<_, AppError>(Some(detail.form))
+        },
+    );
+    view! {
+        <Loading>
+            {move || source.get().map(|result| result.map(|copy| view! { <CreateForms copy /> }))}
+        </Loading>
+    }
+}
+
+/// The create form and the YAML box, the form filled in from `copy` (a duplicated entry) when
+/// given: everything but the namespace, which the user picks.
+#[component]
+fn CreateForms(copy: Option<Result<ServiceEntryForm, String>>) -> impl IntoView {
     let query = use_query_map();
     let namespace = query.get_untracked().get("namespace").unwrap_or_default();
     // "Allow this host" on the traffic pages links here with the host, port and protocol seen.
@@ -18,7 +43,18 @@ pub fn CreatePage() -> impl IntoView {
             ServiceEntryForm::for_host(&host, &get("port"), &get("protocol"), &namespace)
         })
     });
-    let form = RwSignal::new(prefill.unwrap_or_else(|| ServiceEntryForm {
+    let (copied, not_copied) = match copy {
+        Some(Ok(form)) => (
+            Some(ServiceEntryForm {
+                namespace: namespace.clone(),
+                ..form
+            }),
+            None,
+        ),
+        Some(Err(why)) => (None, Some(why)),
+        None => (None, None),
+    };
+    let form = RwSignal::new(copied.or(prefill).unwrap_or_else(|| ServiceEntryForm {
         namespace: namespace.clone(),
         resolution: "DNS".into(),
         location: "MESH_EXTERNAL".into(),
@@ -31,6 +67,9 @@ pub fn CreatePage() -> impl IntoView {
     let latest = RwSignal::new(None);
     Effect::new(move |_| {
         if let Some(result) = create_form.value().get() {
+            if let Err(AppError::Rejected { findings }) = &result {
+                focus_first_error(findings);
+            }
             latest.set(Some(result));
         }
     });
@@ -56,6 +95,7 @@ pub fn CreatePage() -> impl IntoView {
     };
     view! {
         <h1>"Register an external service"</h1>
+        {not_copied.map(|why| view! { <p class="notice warn" data-testid="not-copied">"Not filled in: " {why}</p> })}
         {created}
         <section class="card">
             <h2>"Form"</h2>

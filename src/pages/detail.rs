@@ -1,7 +1,10 @@
-use crate::api::{get_entry_traffic, get_service_entry};
+use crate::api::{
+    get_entry_traffic, get_service_entry, namespace_access, DeleteServiceEntry,
+    UndoDeleteServiceEntry,
+};
 use crate::components::{
-    Column, CopyButton, FindingList, Live, Loading, RateChart, Table, TrafficNotice, TrafficTick,
-    WindowLinks,
+    Column, CopyButton, DeleteForm, DeletedNotice, FindingList, Live, Loading, RateChart, Table,
+    TrafficNotice, TrafficTick, WindowLinks,
 };
 use crate::domain::traffic::{bytes_label, count_label, CallerTraffic, Destination};
 use leptos::prelude::*;
@@ -20,11 +23,22 @@ pub fn ServiceEntryPage() -> impl IntoView {
         })
     };
     let live = expect_context::<Live>();
+    let delete = ServerAction::<DeleteServiceEntry>::new();
+    let undo = ServerAction::<UndoDeleteServiceEntry>::new();
     let detail = Resource::new(
-        move || (key(), live.generation()),
-        |((namespace, name), _)| get_service_entry(namespace, name),
+        move || {
+            (
+                key(),
+                live.generation(),
+                delete.version().get(),
+                undo.version().get(),
+            )
+        },
+        |((namespace, name), ..)| get_service_entry(namespace, name),
     );
+    let access = Resource::new(move || key().0, namespace_access);
     view! {
+        <DeletedNotice delete undo />
         <Loading>
             {move || detail.get().map(|result| result.map(|detail| {
                     let view = detail.view.clone();
@@ -34,10 +48,19 @@ pub fn ServiceEntryPage() -> impl IntoView {
                     );
                     view! {
                         <h1>{format!("{}/{}", view.namespace, view.name)}</h1>
-                        <p class="actions">
+                        <div class="actions">
                             <a class="button" data-testid="edit-link"
                                 href=format!("/namespaces/{}/serviceentries/{}/edit", view.namespace, view.name)>"Edit"</a>
-                        </p>
+                            " "
+                            <a class="button" data-testid="duplicate-link"
+                                href=format!("/new?duplicate={}/{}", view.namespace, view.name)>"Duplicate"</a>
+                            {
+                                let entry = view.clone();
+                                move || access.get().and_then(Result::ok).filter(|a| a.delete.allowed()).map(|_| {
+                                    view! { <DeleteForm entry=entry.clone() action=delete /> }
+                                })
+                            }
+                        </div>
                         <section class="card">
                             <dl class="fields">
                                 <dt>"Hosts"</dt><dd data-testid="detail-hosts">{view.hosts.join(", ")}</dd>

@@ -1,8 +1,9 @@
 use crate::api::{get_service_entry, PreviewServiceEntryEdit, SaveServiceEntryEdit};
-use crate::components::{EntryFields, ErrorNotice, FindingList, Loading};
+use crate::components::{focus_first_error, EntryFields, ErrorNotice, FindingList, Loading};
 use crate::domain::edit::{DiffLine, EditPreview};
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::service_entry::ServiceEntryDetail;
+use crate::error::AppError;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -49,6 +50,11 @@ fn EditForms(detail: ServiceEntryDetail) -> impl IntoView {
     Effect::new(move |_| {
         if let Some(input) = preview.input().get() {
             previewed.set(Some(input));
+        }
+    });
+    Effect::new(move |_| {
+        if let Some(Err(AppError::Rejected { findings })) = preview.value().get() {
+            focus_first_error(&findings);
         }
     });
     let hidden_key = {

@@ -3,8 +3,8 @@ use crate::api::{
     UndoDeleteServiceEntry,
 };
 use crate::components::{
-    DestinationTable, ErrorNotice, Live, Loading, ServiceEntryTable, TelemetryHint, TrafficNotice,
-    TrafficTick, WindowLinks,
+    DeleteForm, DeletedNotice, DestinationTable, Live, Loading, ServiceEntryTable, TelemetryHint,
+    TrafficNotice, TrafficTick, WindowLinks,
 };
 use crate::domain::service_entry::ServiceEntryView;
 use leptos::prelude::*;
@@ -49,30 +49,7 @@ pub fn NamespacePage() -> impl IntoView {
             .and_then(|t| t.status.notice().is_none().then_some(t.calls_per_entry))
     };
     let actions = Callback::new(move |entry: ServiceEntryView| {
-        let confirm = format!(
-            "Pods will no longer reach {} under REGISTRY_ONLY",
-            entry.hosts.join(", ")
-        );
-        view! {
-            <ActionForm action=delete attr:class="inline-delete">
-                <input type="hidden" name="namespace" value=entry.namespace.clone() />
-                <input type="hidden" name="name" value=entry.name.clone() />
-                // The version shown: an entry changed since is not deleted.
-                {entry.seen.clone().map(|seen| view! {
-                    <input type="hidden" name="uid" value=seen.uid />
-                    <input type="hidden" name="resource_version" value=seen.resource_version />
-                    {seen.generation.map(|g| view! { <input type="hidden" name="generation" value=g.to_string() /> })}
-                })}
-                <label class="confirm small" title=confirm.clone()>
-                    <input type="checkbox" required data-testid=format!("delete-confirm-{}", entry.name) />
-                    {confirm.clone()}
-                </label>
-                <button type="submit" class="danger" data-testid=format!("delete-{}", entry.name)>
-                    "Delete"
-                </button>
-            </ActionForm>
-        }
-        .into_any()
+        view! { <DeleteForm entry action=delete /> }.into_any()
     });
     view! {
         <h1>"External services in " {namespace}</h1>
@@ -92,23 +69,7 @@ pub fn NamespacePage() -> impl IntoView {
                 })}
             })}
         </Transition>
-        {move || delete.value().get().map(|result| match result {
-            Ok(deleted) => view! {
-                <div class="notice warn" data-testid="deleted-notice">
-                    <p>
-                        {format!("Deleted {}/{}. Pods no longer reach {} under REGISTRY_ONLY.",
-                            deleted.namespace, deleted.name, deleted.hosts.join(", "))}
-                    </p>
-                    <ActionForm action=undo>
-                        <input type="hidden" name="namespace" value=deleted.namespace.clone() />
-                        <input type="hidden" name="name" value=deleted.name.clone() />
-                        <button type="submit" data-testid="undo">"Undo"</button>
-                    </ActionForm>
-                </div>
-            }.into_any(),
-            Err(error) => view! { <ErrorNotice error /> }.into_any(),
-        })}
-        {move || undo.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
+        <DeletedNotice delete undo />
         <section class="card">
             <Loading>
                 {move || entries.get().map(|result| result.map(|list| {

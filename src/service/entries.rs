@@ -218,6 +218,18 @@ pub async fn namespace_access(actor: &Actor, namespace: &str) -> Answer<Namespac
     })
 }
 
+/// The namespaces in which the actor may register ServiceEntries (every namespace in local
+/// mode), sorted: what the namespace picker offers.
+pub async fn writable_namespaces(actor: &Actor) -> Answer<Vec<String>> {
+    let namespaces = actor.mapped(actor.server.namespaces().await)?;
+    let allowed = actor
+        .namespaces_where(namespaces.into_iter().map(|n| n.name), |namespace| {
+            Action::CreateServiceEntries { namespace }
+        })
+        .await?;
+    Ok(allowed.into_iter().collect())
+}
+
 /// What happened to a ServiceEntry, as the audit trail names it.
 #[derive(Clone, Copy)]
 enum EntryChange {

@@ -11,7 +11,7 @@ mod traffic;
 pub use edit::{preview_edit, save_edit, Edit};
 pub use entries::{
     create_from_form, create_from_manifest, delete_service_entry, list_service_entries,
-    namespace_access, service_entries_page, service_entry, undo_delete,
+    namespace_access, service_entries_page, service_entry, undo_delete, writable_namespaces,
 };
 pub use policy::{outbound_policy, overview, switch_policy};
 pub use session::{session, sign_in, sign_out};
@@ -178,16 +178,24 @@ impl Actor {
         &self,
         names: impl IntoIterator<Item = String>,
     ) -> Result<BTreeSet<String>, AppError> {
+        self.namespaces_where(names, |namespace| Action::ListServiceEntries { namespace })
+            .await
+    }
+
+    /// The namespaces among `names` in which the actor may do `action` (all of them in local
+    /// mode, without asking).
+    pub async fn namespaces_where(
+        &self,
+        names: impl IntoIterator<Item = String>,
+        action: fn(String) -> Action,
+    ) -> Result<BTreeSet<String>, AppError> {
         let names: BTreeSet<String> = names.into_iter().collect();
         if !self.shared {
             return Ok(names);
         }
         let checks = names.into_iter().map(|namespace| async move {
-            let action = Action::ListServiceEntries {
-                namespace: namespace.clone(),
-            };
             self.cluster
-                .can(&action)
+                .can(&action(namespace.clone()))
                 .await
                 .map(|access| access.allowed().then_some(namespace))
         });
@@ -198,11 +206,11 @@ impl Actor {
             ACCESS_REVIEWS_IN_FLIGHT,
         ))
         .await;
-        let mut visible = BTreeSet::new();
+        let mut allowed = BTreeSet::new();
         for answer in answers {
-            visible.extend(self.mapped(answer)?);
+            allowed.extend(self.mapped(answer)?);
         }
-        Ok(visible)
+        Ok(allowed)
     }
 
     /// Records a change in the audit trail, naming the acting user. A change that succeeded is

@@ -1,5 +1,9 @@
 //! The command line: `mesh-egress [serve]` and the subcommands later issues add.
 
+mod apply;
+
+pub use apply::{apply, ApplyArgs};
+
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::domain::policy::parse_requested_mode;
 use crate::error::AppError;
@@ -121,6 +125,10 @@ pub enum Command {
     /// Judge ServiceEntries and Sidecars as istiod would, without a cluster: one line per
     /// object; exit status 1 if any is invalid.
     Validate(ValidateArgs),
+    /// Create or change one ServiceEntry from a manifest: judged like the pages judge it, the
+    /// diff printed, then written (never over a change made meanwhile); exit status 1 with
+    /// the field and the reason when refused.
+    Apply(ApplyArgs),
     /// The same commands under `istio`, as Service Mesh Manager's CLI spells them.
     Istio {
         /// The Istio command.
@@ -176,19 +184,23 @@ mod tests {
     }
 }
 
+/// A file's text, or standard input's for `-`.
+fn read_input(file: &std::path::Path) -> std::io::Result<String> {
+    use std::io::Read;
+    if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::stdin().read_to_string(&mut text).map(|_| text)
+    } else {
+        std::fs::read_to_string(file)
+    }
+}
+
 /// Runs `validate`: one line per object; 1 if any object is invalid, 2 if a file is unreadable.
 pub fn validate(args: &ValidateArgs) -> ExitCode {
     use crate::domain::manifest::{judge_object, parse_manifest};
-    use std::io::Read;
     let mut invalid = false;
     for file in &args.files {
-        let text = if file.as_os_str() == "-" {
-            let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).map(|_| text)
-        } else {
-            std::fs::read_to_string(file)
-        };
-        let text = match text {
+        let text = match read_input(file) {
             Ok(text) => text,
             Err(e) => {
                 eprintln!("mesh-egress: cannot read {}: {e}", file.display());
