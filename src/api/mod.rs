@@ -275,8 +275,24 @@ pub mod ssr {
         }
     }
 
-    /// The one place where an error's HTTP status is set, for every server function.
+    /// Whether the request is a plain HTML form post (a page without WASM): its answer is a
+    /// redirect back to the page, an error carried in the URL for the page to show.
+    fn from_plain_form() -> bool {
+        use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            parts
+                .headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|accept| accept.contains("text/html"))
+        })
+    }
+
+    /// The one place where an error's HTTP status is set, for every server function (not for
+    /// a plain form post: that stays a redirect back to its page, which shows the error).
     pub fn respond<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if from_plain_form() {
+            return result;
+        }
         if let (Err(error), Some(response)) =
             (&result, use_context::<leptos_axum::ResponseOptions>())
         {

@@ -95,6 +95,7 @@ pub fn EntryFields(
                         aria-describedby=described aria-invalid=move || invalid().to_string()
                         readonly=fixed_identity && matches!(name, "name" | "namespace")
                         list=(name == "namespace" && !fixed_identity).then_some(NAMESPACE_CHOICES)
+                        value=form.with_untracked(value)
                         prop:value=move || form.with(value) on:input=edit />
                 }
                 .into_any(),
@@ -104,7 +105,10 @@ pub fn EntryFields(
                 view! {
                     <textarea name=input_name data-testid=testid rows="3" id=id
                         aria-describedby=described aria-invalid=move || invalid().to_string()
-                        prop:value=move || form.with(value) on:input=edit></textarea>
+                        prop:value=move || form.with(value) on:input=edit>
+                        // The text as the server renders it (without WASM).
+                        {form.with_untracked(value)}
+                    </textarea>
                 }
                 .into_any(),
                 Some(hint),

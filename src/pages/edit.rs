@@ -5,6 +5,7 @@ use crate::domain::form::ServiceEntryForm;
 use crate::domain::service_entry::ServiceEntryDetail;
 use crate::error::AppError;
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_router::hooks::use_params_map;
 
 /// `/namespaces/:namespace/serviceentries/:name/edit`: change an entry in place, with the form
@@ -64,6 +65,8 @@ fn EditForms(detail: ServiceEntryDetail) -> impl IntoView {
                 <input type="hidden" name="namespace" value=namespace.clone() />
                 <input type="hidden" name="name" value=name.clone() />
                 <input type="hidden" name="opened_at" value=opened_at.clone() />
+                // Without WASM there is no preview: the save carries the version opened.
+                <input type="hidden" name="resource_version" value=opened_at.clone() />
             }
         }
     };
@@ -74,6 +77,7 @@ fn EditForms(detail: ServiceEntryDetail) -> impl IntoView {
                 {form_key()}
                 <EntryFields form touched fixed_identity=true />
                 <button type="submit" data-testid="edit-preview">"Preview changes"</button>
+                <NoScriptSave />
             </ActionForm>
         }
         .into_any(),
@@ -109,8 +113,23 @@ fn EditForms(detail: ServiceEntryDetail) -> impl IntoView {
                 <textarea name="manifest" rows="16" class="yaml" data-testid="edit-yaml"
                     aria-label="YAML">{detail.yaml.clone()}</textarea>
                 <button type="submit" data-testid="edit-yaml-preview">"Preview changes"</button>
+                <NoScriptSave />
             </ActionForm>
         </section>
+    }
+}
+
+/// Without WASM the preview cannot be shown: a button that saves the edit directly (against
+/// the version the page was opened at, so a change made meanwhile is still not overwritten).
+#[component]
+fn NoScriptSave() -> impl IntoView {
+    view! {
+        <noscript>
+            " "
+            <button type="submit" formaction=SaveServiceEntryEdit::url() data-testid="edit-save-direct">
+                "Save without a preview"
+            </button>
+        </noscript>
     }
 }
 
