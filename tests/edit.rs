@@ -291,3 +291,39 @@ async fn apply_creates_prints_the_diff_and_changes_and_dry_run_writes_nothing() 
     assert!(err.contains("spec.ports[0].number"), "{err}");
     assert_eq!(ports(&stored(&ns, "stripe").await), 2);
 }
+
+#[tokio::test]
+async fn the_yaml_shown_on_the_page_edits_the_whole_object() {
+    let ns = TestNamespace::new("se-edit-yaml").await;
+    create(&ns).await;
+    let cluster = ns.cluster().await;
+    let actor = common::local_actor(&cluster);
+    let detail = service_entry(&actor, &ns.name, "httpbin")
+        .await
+        .expect("detail");
+    let version = detail.view.seen.clone().expect("version").resource_version;
+    // The page's YAML (server fields and all), with one label changed as a person would.
+    assert!(detail.yaml.contains("team: payments"), "{}", detail.yaml);
+    let edit = Edit::Manifest(detail.yaml.replace("team: payments", "team: checkout"));
+    let preview = preview_edit(&actor, &ns.name, "httpbin", &version, &edit)
+        .await
+        .expect("preview");
+    let paths: Vec<&str> = preview.changes.iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(paths, ["metadata.labels.team"], "{preview:?}");
+    save_edit(
+        &actor,
+        &ns.name,
+        "httpbin",
+        &preview.resource_version,
+        &edit,
+    )
+    .await
+    .expect("saved");
+    let after = stored(&ns, "httpbin").await;
+    let labels = after.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(labels.get("team").map(String::as_str), Some("checkout"));
+    assert_eq!(
+        after.data["spec"]["workloadSelector"]["labels"]["app"],
+        "legacy"
+    );
+}
