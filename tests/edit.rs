@@ -8,18 +8,19 @@ use common::{service_entry_resource, TestNamespace};
 use kube::api::{Api, Patch, PatchParams};
 use kube::core::DynamicObject;
 use mesh_egress::domain::edit::DiffLine;
+use mesh_egress::domain::service_entry::ServiceEntryDetail;
 use mesh_egress::error::AppError;
-use mesh_egress::service::{preview_edit, save_edit, service_entry, Edit};
+use mesh_egress::service::{preview_edit, save_edit, service_entry, Actor, Edit};
 use serde_json::json;
 
 async fn stored(ns: &TestNamespace, name: &str) -> DynamicObject {
-    Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &service_entry_resource())
-        .get(name)
-        .await
-        .expect("get")
+    ns.service_entry(name).await.expect("the entry exists")
 }
 
-async fn create(ns: &TestNamespace) {
+/// A namespace holding the entry `httpbin` (labelled, annotated, with a `workloadSelector`
+/// the form does not show), and the entry's page as a local user opens it, with its version.
+async fn opened(prefix: &str) -> (TestNamespace, Actor, ServiceEntryDetail, String) {
+    let ns = TestNamespace::new(prefix).await;
     let object = json!({
         "apiVersion": "networking.istio.io/v1", "kind": "ServiceEntry",
         "metadata": {"name": "httpbin", "namespace": ns.name,
@@ -29,26 +30,20 @@ async fn create(ns: &TestNamespace) {
                  "resolution": "DNS", "location": "MESH_EXTERNAL",
                  "workloadSelector": {"labels": {"app": "legacy"}}}
     });
-    let resource = service_entry_resource();
-    let object: DynamicObject = serde_json::from_value(object).expect("object");
-    Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &resource)
-        .create(&Default::default(), &object)
+    ns.create_service_entry_object(serde_json::from_value(object).expect("object"))
+        .await;
+    let actor = common::local_actor(&ns.cluster().await);
+    let detail = service_entry(&actor, &ns.name, "httpbin")
         .await
-        .expect("created");
+        .expect("detail");
+    let version = detail.view.seen.clone().expect("version").resource_version;
+    (ns, actor, detail, version)
 }
 
 #[tokio::test]
 async fn an_edit_shows_its_diff_keeps_what_the_form_does_not_know_and_never_overwrites() {
-    let ns = TestNamespace::new("se-edit").await;
-    create(&ns).await;
-    let cluster = ns.cluster().await;
-    let actor = common::local_actor(&cluster);
-
     // The page: the form filled in from the entry, and the version it was opened at.
-    let detail = service_entry(&actor, &ns.name, "httpbin")
-        .await
-        .expect("detail");
-    let opened_at = detail.view.seen.clone().expect("version").resource_version;
+    let (ns, actor, detail, opened_at) = opened("se-edit").await;
     let mut form = detail.form.clone().expect("the form shows this entry");
     assert_eq!(form.ports, "80 http HTTP");
     form.ports = "80 http HTTP\n443 https TLS".into();
@@ -135,14 +130,7 @@ async fn an_edit_shows_its_diff_keeps_what_the_form_does_not_know_and_never_over
 
 #[tokio::test]
 async fn refused_edits_write_nothing() {
-    let ns = TestNamespace::new("se-edit-bad").await;
-    create(&ns).await;
-    let cluster = ns.cluster().await;
-    let actor = common::local_actor(&cluster);
-    let detail = service_entry(&actor, &ns.name, "httpbin")
-        .await
-        .expect("detail");
-    let version = detail.view.seen.clone().expect("version").resource_version;
+    let (ns, actor, detail, version) = opened("se-edit-bad").await;
     let before = stored(&ns, "httpbin").await;
 
     // A port line that does not read: refused at the field by mesh-egress's rules.
@@ -294,14 +282,7 @@ async fn apply_creates_prints_the_diff_and_changes_and_dry_run_writes_nothing() 
 
 #[tokio::test]
 async fn the_yaml_shown_on_the_page_edits_the_whole_object() {
-    let ns = TestNamespace::new("se-edit-yaml").await;
-    create(&ns).await;
-    let cluster = ns.cluster().await;
-    let actor = common::local_actor(&cluster);
-    let detail = service_entry(&actor, &ns.name, "httpbin")
-        .await
-        .expect("detail");
-    let version = detail.view.seen.clone().expect("version").resource_version;
+    let (ns, actor, detail, version) = opened("se-edit-yaml").await;
     // The page's YAML (server fields and all), with one label changed as a person would.
     assert!(detail.yaml.contains("team: payments"), "{}", detail.yaml);
     let edit = Edit::Manifest(detail.yaml.replace("team: payments", "team: checkout"));

@@ -24,13 +24,6 @@ fn manifest(namespace: &str, name: &str, spec: serde_json::Value) -> serde_json:
     })
 }
 
-async fn get(ns: &TestNamespace, name: &str) -> Option<DynamicObject> {
-    Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &service_entry_resource())
-        .get_opt(name)
-        .await
-        .expect("get")
-}
-
 #[tokio::test]
 async fn create_delete_and_undo_restore_the_object_exactly() {
     let ns = TestNamespace::new("se-crud").await;
@@ -40,7 +33,7 @@ async fn create_delete_and_undo_restore_the_object_exactly() {
         .await
         .expect("accepted");
     assert_eq!(view.hosts, vec!["httpbin.org", "www.httpbin.org"]);
-    let before = get(&ns, "httpbin.org").await.expect("created");
+    let before = ns.service_entry("httpbin.org").await.expect("created");
     let listed = cluster.service_entries(&ns.name).await.expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].ports[0].label(), "80/http (HTTP)");
@@ -53,7 +46,7 @@ async fn create_delete_and_undo_restore_the_object_exactly() {
         .expect("delete");
     assert_eq!(deleted.hosts, vec!["httpbin.org", "www.httpbin.org"]);
     assert!(
-        get(&ns, "httpbin.org").await.is_none(),
+        ns.service_entry("httpbin.org").await.is_none(),
         "kubectl would say NotFound"
     );
     let record = Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
@@ -78,7 +71,7 @@ async fn create_delete_and_undo_restore_the_object_exactly() {
     mesh_egress::service::undo_delete(&restarted, &ns.name, "httpbin.org")
         .await
         .expect("undo");
-    let after = get(&ns, "httpbin.org").await.expect("restored");
+    let after = ns.service_entry("httpbin.org").await.expect("restored");
     assert_eq!(after.data["spec"], before.data["spec"]);
     assert_eq!(after.metadata.labels, before.metadata.labels);
     assert_eq!(after.metadata.annotations, before.metadata.annotations);
@@ -115,7 +108,7 @@ async fn apiserver_rejections_come_back_at_their_field_and_nothing_is_written() 
         "{findings:?}"
     );
     assert!(
-        get(&ns, "none-endpoints").await.is_none(),
+        ns.service_entry("none-endpoints").await.is_none(),
         "nothing was written"
     );
 }
@@ -181,7 +174,10 @@ async fn a_form_with_a_bad_port_line_is_refused_and_nothing_is_written() {
     .await;
     assert_eq!(answer.status.as_u16(), 422, "{}", answer.body);
     assert!(answer.body.contains("line 2"), "{}", answer.body);
-    assert!(get(&ns, "half").await.is_none(), "nothing was written");
+    assert!(
+        ns.service_entry("half").await.is_none(),
+        "nothing was written"
+    );
 }
 
 /// Patches a ServiceEntry as kubectl would (another user's edit).
@@ -230,7 +226,10 @@ async fn a_delete_of_a_version_changed_since_it_was_seen_deletes_nothing() {
         matches!(&refused, mesh_egress::error::AppError::Conflict { message } if message.contains("changed since you saw it")),
         "{refused:?}"
     );
-    let kept = get(&ns, "httpbin.org").await.expect("nothing was deleted");
+    let kept = ns
+        .service_entry("httpbin.org")
+        .await
+        .expect("nothing was deleted");
     assert_eq!(kept.data["spec"]["resolution"], "NONE");
     assert!(
         Api::<ConfigMap>::namespaced(ns.client.clone(), &ns.name)
@@ -247,7 +246,7 @@ async fn a_delete_of_a_version_changed_since_it_was_seen_deletes_nothing() {
     // Deleted and created again under the same name: another object, also left alone.
     ns.delete_service_entry("httpbin.org").await;
     ns.create_service_entry("httpbin.org", httpbin_spec()).await;
-    let current = get(&ns, "httpbin.org").await.expect("re-created");
+    let current = ns.service_entry("httpbin.org").await.expect("re-created");
     let same_version = mesh_egress::domain::service_entry::Seen {
         uid: old.uid.clone(),
         resource_version: current.metadata.resource_version.clone().expect("rv"),
@@ -262,7 +261,7 @@ async fn a_delete_of_a_version_changed_since_it_was_seen_deletes_nothing() {
     .await
     .is_err());
     assert!(
-        get(&ns, "httpbin.org").await.is_some(),
+        ns.service_entry("httpbin.org").await.is_some(),
         "the new object stays"
     );
 
@@ -276,7 +275,7 @@ async fn a_delete_of_a_version_changed_since_it_was_seen_deletes_nothing() {
     mesh_egress::service::delete_service_entry(&actor, &ns.name, "httpbin.org", Some(now))
         .await
         .expect("deleted");
-    assert!(get(&ns, "httpbin.org").await.is_none());
+    assert!(ns.service_entry("httpbin.org").await.is_none());
 }
 
 #[tokio::test]
@@ -303,7 +302,7 @@ async fn namespaces_and_names_that_are_not_kubernetes_names_never_reach_the_api(
             .is_err());
     }
     assert!(
-        get(&ns, "httpbin.org").await.is_some(),
+        ns.service_entry("httpbin.org").await.is_some(),
         "nothing was deleted"
     );
 }

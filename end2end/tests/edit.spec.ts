@@ -1,30 +1,8 @@
 import { expect, test } from "@playwright/test";
-import { execFileSync } from "child_process";
-import * as path from "path";
-import { kubectl, kubectlApply, randomName } from "./fixtures/kubectl";
+import { httpbinEntry, kubectl, kubectlApply, kubectlReplace, randomName } from "./fixtures/kubectl";
 
-// The demo's entry, exactly as the seed writes it: put back after the test, whatever happens.
-const demoHttpbin = `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata:
-  name: httpbin.org
-  namespace: smm-demo
-spec:
-  hosts: [httpbin.org, www.httpbin.org]
-  ports:
-  - {number: 80, name: http, protocol: HTTP}
-  resolution: DNS
-  location: MESH_EXTERNAL
-`;
-
-function restoreDemo() {
-  const root = path.resolve(__dirname, "../..");
-  execFileSync(path.join(root, "target/testenv/kubectl"), ["replace", "-f", "-"], {
-    input: demoHttpbin,
-    env: { ...process.env, KUBECONFIG: path.join(root, "target/testenv/kubeconfig") },
-  });
-}
+// The demo's entry is put back exactly as the seed writes it after the test, whatever happens.
+const restoreDemo = () => kubectlReplace(httpbinEntry("smm-demo"));
 
 function stored(): { spec: any; labels: any; annotations: any } {
   const object = JSON.parse(kubectl("get", "serviceentry", "httpbin.org", "-n", "smm-demo", "-o", "json"));
@@ -90,7 +68,7 @@ test("delete from the entry's page, undo; duplicate it into another namespace", 
   const other = randomName("e2e-copy");
   kubectl("create", "namespace", ns);
   kubectl("create", "namespace", other);
-  kubectlApply(demoHttpbin.replace("namespace: smm-demo", `namespace: ${ns}`));
+  kubectlApply(httpbinEntry(ns));
   const before = JSON.parse(kubectl("get", "serviceentry", "httpbin.org", "-n", ns, "-o", "json"));
 
   await page.goto(`/namespaces/${ns}/serviceentries/httpbin.org`);
@@ -126,7 +104,7 @@ test("delete from the entry's page, undo; duplicate it into another namespace", 
 test("without WASM an edit saves directly, and still not over a change made meanwhile", async ({ browser }) => {
   const ns = randomName("e2e-nojs-edit");
   kubectl("create", "namespace", ns);
-  kubectlApply(demoHttpbin.replace("namespace: smm-demo", `namespace: ${ns}`));
+  kubectlApply(httpbinEntry(ns));
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
   await page.goto(`/namespaces/${ns}/serviceentries/httpbin.org/edit`);

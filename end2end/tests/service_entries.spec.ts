@@ -2,23 +2,9 @@ import { expect, test } from "@playwright/test";
 import * as path from "path";
 import { execFileSync } from "child_process";
 import { CreatePage, NamespacePage } from "./fixtures/namespace_page";
-import { kubectl, kubectlApply, randomName } from "./fixtures/kubectl";
+import { httpbinEntry, kubectl, kubectlApply, randomName } from "./fixtures/kubectl";
 
-const httpbin = (ns: string) => `
-apiVersion: networking.istio.io/v1
-kind: ServiceEntry
-metadata:
-  name: httpbin.org
-  namespace: ${ns}
-  labels: {app: httpbin}
-  annotations: {owner: platform-team}
-spec:
-  hosts: [httpbin.org, www.httpbin.org]
-  ports:
-  - {number: 80, name: http, protocol: HTTP}
-  resolution: DNS
-  location: MESH_EXTERNAL
-`;
+const httpbin = (ns: string) => httpbinEntry(ns, "  labels: {app: httpbin}", "  annotations: {owner: platform-team}");
 
 function getEntry(ns: string, name: string): { status: number; spec?: unknown; labels?: unknown; annotations?: unknown } {
   try {

@@ -210,12 +210,9 @@ impl Cluster {
             .await
         {
             Ok(replaced) => Ok(view_of(&replaced)),
-            Err(kube::Error::Api(status)) if status.code == 409 => {
-                Err(ClusterError::conflict(format!(
-                    "{namespace}/{name} changed since you opened it: nothing was saved. \
-                     Preview again to see your change against the current version"
-                )))
-            }
+            Err(kube::Error::Api(status)) if status.code == 409 => Err(ClusterError::conflict(
+                crate::domain::edit::changed_since_opened(namespace, name),
+            )),
             Err(e) => Err(self.err(e)),
         }
     }

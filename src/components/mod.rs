@@ -22,7 +22,7 @@ pub use filter::FilterBox;
 pub use live::{provide_live, Live, LiveBanner};
 pub use loading::Loading;
 pub use pager::Pager;
-pub use query::use_query_param;
+pub use query::{use_entry_key, use_query_param};
 pub use service_entry_table::ServiceEntryTable;
 pub use session::SessionBadge;
 pub use table::{Column, Table};

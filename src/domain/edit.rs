@@ -165,6 +165,14 @@ pub fn merge_form(object: &Value, form: &ServiceEntryForm) -> Value {
     merged
 }
 
+/// Why an edit was not saved: the entry changed since the version the user started from.
+pub fn changed_since_opened(namespace: &str, name: &str) -> String {
+    format!(
+        "{namespace}/{name} changed since you opened it: nothing was saved. Preview again to \
+         see your change against the current version"
+    )
+}
+
 /// What the API server sets, left out of what a person compares and edits.
 pub fn comparable(object: &Value) -> Value {
     let mut clean = object.clone();

@@ -3,25 +3,17 @@ use crate::api::{
     UndoDeleteServiceEntry,
 };
 use crate::components::{
-    Column, CopyButton, DeleteForm, DeletedNotice, FindingList, Live, Loading, RateChart, Table,
-    TrafficNotice, TrafficTick, WindowLinks,
+    use_entry_key, Column, CopyButton, DeleteForm, DeletedNotice, FindingList, Live, Loading,
+    RateChart, Table, TrafficNotice, TrafficTick, WindowLinks,
 };
 use crate::domain::traffic::{bytes_label, count_label, CallerTraffic, Destination};
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// `/namespaces/:namespace/serviceentries/:name`: every field, conditions, validation, YAML.
 #[component]
 pub fn ServiceEntryPage() -> impl IntoView {
-    let params = use_params_map();
-    let key = move || {
-        params.with(|p| {
-            (
-                p.get("namespace").unwrap_or_default(),
-                p.get("name").unwrap_or_default(),
-            )
-        })
-    };
+    let key = use_entry_key();
     let live = expect_context::<Live>();
     let delete = ServerAction::<DeleteServiceEntry>::new();
     let undo = ServerAction::<UndoDeleteServiceEntry>::new();

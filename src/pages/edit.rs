@@ -1,26 +1,19 @@
 use crate::api::{get_service_entry, PreviewServiceEntryEdit, SaveServiceEntryEdit};
-use crate::components::{focus_first_error, EntryFields, ErrorNotice, FindingList, Loading};
+use crate::components::{
+    focus_first_error, use_entry_key, EntryFields, ErrorNotice, FindingList, Loading,
+};
 use crate::domain::edit::{DiffLine, EditPreview};
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::service_entry::ServiceEntryDetail;
 use crate::error::AppError;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
-use leptos_router::hooks::use_params_map;
 
 /// `/namespaces/:namespace/serviceentries/:name/edit`: change an entry in place, with the form
 /// or as YAML; a diff (judged by istiod, nothing written) before saving.
 #[component]
 pub fn EditPage() -> impl IntoView {
-    let params = use_params_map();
-    let key = move || {
-        params.with(|p| {
-            (
-                p.get("namespace").unwrap_or_default(),
-                p.get("name").unwrap_or_default(),
-            )
-        })
-    };
+    let key = use_entry_key();
     // NB: read once, not on every live change: what the user types is not reset under them.
     let detail = Resource::new(key, |(namespace, name)| get_service_entry(namespace, name));
     view! {
@@ -182,25 +175,19 @@ fn PreviewCard(
     }
 }
 
-/// The previewed edit again, as hidden fields of the save form.
+/// The previewed edit again, as hidden fields of the save form (the form's fields as the
+/// server function reads them: `form[FIELD]`).
 fn hidden_edit(form: Option<ServiceEntryForm>, manifest: Option<String>) -> AnyView {
     match (form, manifest) {
         (Some(form), _) => {
-            let fields = [
-                ("name", form.name),
-                ("namespace", form.namespace),
-                ("hosts", form.hosts),
-                ("ports", form.ports),
-                ("resolution", form.resolution),
-                ("location", form.location),
-                ("addresses", form.addresses),
-                ("endpoints", form.endpoints),
-                ("export_to", form.export_to),
-                ("subject_alt_names", form.subject_alt_names),
-            ];
+            let fields = match serde_json::to_value(form) {
+                Ok(serde_json::Value::Object(fields)) => fields,
+                _ => Default::default(),
+            };
             fields
                 .into_iter()
                 .map(|(field, value)| {
+                    let value = value.as_str().unwrap_or_default().to_string();
                     view! { <input type="hidden" name=format!("form[{field}]") value=value /> }
                 })
                 .collect_view()

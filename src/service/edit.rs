@@ -4,11 +4,13 @@
 
 use super::{checked_key, Actor, Answer};
 use crate::cluster::{Change, Changed};
-use crate::domain::edit::{changes, comparable, line_diff, merge_form, EditPreview};
+use crate::domain::edit::{
+    changed_since_opened, changes, comparable, line_diff, merge_form, EditPreview,
+};
 use crate::domain::form::ServiceEntryForm;
-use crate::domain::manifest::service_entry_for_create;
+use crate::domain::manifest::{judge_object, service_entry_for_create};
 use crate::domain::service_entry::ServiceEntryView;
-use crate::domain::validation::{is_valid, Finding, Severity};
+use crate::domain::validation::{is_valid, Finding};
 use crate::domain::yaml::to_yaml;
 use crate::error::AppError;
 use serde_json::Value;
@@ -22,10 +24,13 @@ pub enum Edit {
     Manifest(String),
 }
 
-/// The edit judged against the entry as it is now: the object to write, and the preview.
-struct Judged {
+/// An edit made of the entry as it is now: the entry, its version, the object to write, and
+/// the warnings of mesh-egress's rules (errors refuse it before this).
+struct Prepared {
+    current: Value,
+    version: String,
     object: Value,
-    preview: EditPreview,
+    warnings: Vec<Finding>,
 }
 
 fn refuse(field: &str, message: String) -> AppError {
@@ -75,13 +80,7 @@ fn edited(current: &Value, namespace: &str, name: &str, edit: &Edit) -> Answer<V
     Ok(object)
 }
 
-async fn judge(
-    actor: &Actor,
-    namespace: &str,
-    name: &str,
-    opened_at: &str,
-    edit: &Edit,
-) -> Answer<Judged> {
+async fn prepare(actor: &Actor, namespace: &str, name: &str, edit: &Edit) -> Answer<Prepared> {
     checked_key(namespace, Some(name))?;
     let current = actor.mapped(actor.cluster.service_entry_object(namespace, name).await)?;
     let version = current["metadata"]["resourceVersion"]
@@ -89,41 +88,17 @@ async fn judge(
         .unwrap_or_default()
         .to_string();
     let object = edited(&current, namespace, name, edit)?;
-    let labels = object["metadata"]["labels"]
-        .as_object()
-        .map(|labels| {
-            labels
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
-                .collect()
-        })
-        .unwrap_or_default();
-    let findings =
-        crate::domain::validation::validate_service_entry(namespace, &labels, object.get("spec"));
+    // The whole object, labels and fields the form does not show included.
+    let findings = judge_object(&object).findings.unwrap_or_default();
     if !is_valid(&findings) {
         return Err(AppError::Rejected { findings });
     }
-    // istiod's webhook (and the API server's schema) judge it, and nothing is written.
-    actor.mapped(
-        actor
-            .cluster
-            .replace_service_entry(namespace, name, object.clone(), true)
-            .await,
-    )?;
-    let (before, after) = (comparable(&current), comparable(&object));
-    let preview = EditPreview {
-        namespace: namespace.to_string(),
-        name: name.to_string(),
-        changed_since_opened: !opened_at.is_empty() && opened_at != version,
-        resource_version: version,
-        changes: changes(&before, &after),
-        lines: line_diff(&to_yaml(&before), &to_yaml(&after)),
-        warnings: findings
-            .into_iter()
-            .filter(|f| f.severity != Severity::Error)
-            .collect(),
-    };
-    Ok(Judged { object, preview })
+    Ok(Prepared {
+        current,
+        version,
+        object,
+        warnings: findings,
+    })
 }
 
 /// What `edit` would change in `namespace/name`, judged (mesh-egress's rules, istiod's
@@ -136,9 +111,24 @@ pub async fn preview_edit(
     opened_at: &str,
     edit: &Edit,
 ) -> Answer<EditPreview> {
-    Ok(judge(actor, namespace, name, opened_at, edit)
-        .await?
-        .preview)
+    let prepared = prepare(actor, namespace, name, edit).await?;
+    // istiod's webhook (and the API server's schema) judge it, and nothing is written.
+    actor.mapped(
+        actor
+            .cluster
+            .replace_service_entry(namespace, name, prepared.object.clone(), true)
+            .await,
+    )?;
+    let (before, after) = (comparable(&prepared.current), comparable(&prepared.object));
+    Ok(EditPreview {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        changed_since_opened: !opened_at.is_empty() && opened_at != prepared.version,
+        resource_version: prepared.version,
+        changes: changes(&before, &after),
+        lines: line_diff(&to_yaml(&before), &to_yaml(&after)),
+        warnings: prepared.warnings,
+    })
 }
 
 /// Saves `edit` of `namespace/name` if the entry is still at `version` (the one the user
@@ -150,29 +140,24 @@ pub async fn save_edit(
     version: &str,
     edit: &Edit,
 ) -> Answer<ServiceEntryView> {
-    let judged = judge(actor, namespace, name, version, edit).await?;
-    if version.is_empty() || judged.preview.changed_since_opened {
+    let prepared = prepare(actor, namespace, name, edit).await?;
+    if version.is_empty() || version != prepared.version {
         return Err(AppError::Conflict {
-            message: format!(
-                "{namespace}/{name} changed since you opened it: nothing was saved. Preview \
-                 again to see your change against the current version"
-            ),
+            message: changed_since_opened(namespace, name),
         });
     }
-    let mut object = judged.object;
-    object["metadata"]["resourceVersion"] = Value::String(version.to_string());
+    let changed = changes(
+        &comparable(&prepared.current),
+        &comparable(&prepared.object),
+    );
+    // The write itself is judged by istiod's webhook; it carries the version previewed.
     let saved = actor.mapped(
         actor
             .cluster
-            .replace_service_entry(namespace, name, object, false)
+            .replace_service_entry(namespace, name, prepared.object, false)
             .await,
     )?;
-    let fields: Vec<&str> = judged
-        .preview
-        .changes
-        .iter()
-        .map(|c| c.path.as_str())
-        .collect();
+    let fields: Vec<&str> = changed.iter().map(|c| c.path.as_str()).collect();
     let what = match fields.is_empty() {
         true => "saved ServiceEntry unchanged".to_string(),
         false => format!("changed ServiceEntry: {}", fields.join(", ")),

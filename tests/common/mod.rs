@@ -117,6 +117,11 @@ impl TestNamespace {
     pub async fn create_service_entry(&self, name: &str, spec: serde_json::Value) {
         let mut object = DynamicObject::new(name, &service_entry_resource()).within(&self.name);
         object.data = serde_json::json!({ "spec": spec });
+        self.create_service_entry_object(object).await;
+    }
+
+    /// Creates a ServiceEntry given whole (labels, annotations and all), in this namespace.
+    pub async fn create_service_entry_object(&self, object: DynamicObject) {
         Api::<DynamicObject>::namespaced_with(
             self.client.clone(),
             &self.name,
@@ -125,6 +130,18 @@ impl TestNamespace {
         .create(&PostParams::default(), &object)
         .await
         .expect("create ServiceEntry");
+    }
+
+    /// A ServiceEntry of this namespace as the API server holds it, if it exists.
+    pub async fn service_entry(&self, name: &str) -> Option<DynamicObject> {
+        Api::<DynamicObject>::namespaced_with(
+            self.client.clone(),
+            &self.name,
+            &service_entry_resource(),
+        )
+        .get_opt(name)
+        .await
+        .expect("get ServiceEntry")
     }
 
     pub async fn delete_service_entry(&self, name: &str) {
