@@ -26,6 +26,9 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Serve(ref args)) => serve(&cli, args.clone()).await,
         Some(Command::Validate(args)) => Ok(mesh_egress::cli::validate(&args)),
         Some(Command::Apply(args)) => Ok(mesh_egress::cli::apply(&cli.cluster, &args).await),
+        Some(Command::Rollout(args)) => {
+            Ok(mesh_egress::cli::rollout(&cli.cluster, &cli.prometheus, &args).await)
+        }
         Some(Command::OutboundTrafficPolicy(args))
         | Some(Command::Istio {
             command: IstioCommand::OutboundTrafficPolicy(args),

@@ -221,6 +221,10 @@ async fn deploy_is_safe_as_shipped_and_its_service_account_does_what_the_server_
             false,
         ),
         (
+            vec!["update", "sidecars.networking.istio.io", "-n", &ns.name],
+            false,
+        ),
+        (
             vec!["update", "configmaps/istio", "-n", "istio-system"],
             false,
         ),
@@ -262,6 +266,14 @@ async fn deploy_is_safe_as_shipped_and_its_service_account_does_what_the_server_
                 "-n",
                 &ns.name,
             ],
+            true,
+        ),
+        (
+            vec!["update", "sidecars.networking.istio.io", "-n", &ns.name],
+            true,
+        ),
+        (
+            vec!["delete", "sidecars.networking.istio.io", "-n", &ns.name],
             true,
         ),
         (

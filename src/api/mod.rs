@@ -7,6 +7,8 @@ use crate::domain::access::{NamespacePermissions, Session};
 use crate::domain::edit::EditPreview;
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::paging::Page;
+use crate::domain::restrict::{NamespacePolicy, NamespacePolicyPreview};
+use crate::domain::rollout::Rollout;
 #[cfg(feature = "ssr")]
 use crate::domain::service_entry::Seen;
 use crate::domain::service_entry::{ServiceEntryDetail, ServiceEntryView};
@@ -191,6 +193,37 @@ acting! {
     /// What switching the mesh to REGISTRY_ONLY would block, from the traffic in the window.
     "policy_preview" get_policy_preview(window: String) -> PolicyPreview
         = |actor| crate::service::policy_preview(&actor, Window::parse(&window))
+}
+
+acting! {
+    /// A namespace's effective outbound policy (and where it comes from), whether mesh-egress
+    /// changed its Sidecar, and whether the user may restrict or open it.
+    "namespace_policy" get_namespace_policy(namespace: String) -> NamespacePolicy
+        = |actor| crate::service::namespace_policy(&actor, &namespace)
+}
+
+acting! {
+    /// What restricting (`mode` = restricted | REGISTRY_ONLY) or opening (allowed | ALLOW_ANY)
+    /// `namespace` would write (the Sidecar's YAML diff, judged by istiod's webhook in a dry run)
+    /// and block (its calls in the window that pass through today). Writes nothing.
+    "preview_namespace_policy" preview_namespace_policy(namespace: String, mode: String, window: String)
+        -> NamespacePolicyPreview
+        = |actor| crate::service::preview_namespace_policy(&actor, &namespace, &mode, Window::parse(&window))
+}
+
+acting! {
+    /// Restricts or opens `namespace` through its Sidecar's outbound policy; opening a namespace
+    /// mesh-egress restricted puts its Sidecar back as it was (deleted, when mesh-egress created
+    /// it). Answers the namespace's policy read back.
+    "set_namespace_policy" set_namespace_policy(namespace: String, mode: String) -> NamespacePolicy
+        = |actor| crate::service::set_namespace_policy(&actor, &namespace, &mode)
+}
+
+acting! {
+    /// Every namespace by readiness for REGISTRY_ONLY in the window: restricted, ready (nothing
+    /// it called would be blocked) or not ready (what would be).
+    "rollout" get_rollout(window: String) -> Rollout
+        = |actor| crate::service::rollout(&actor, Window::parse(&window))
 }
 
 /// The acting user (for the header), or none when nobody is signed in.

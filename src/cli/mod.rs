@@ -1,8 +1,10 @@
 //! The command line: `mesh-egress [serve]` and the subcommands later issues add.
 
 mod apply;
+mod rollout;
 
 pub use apply::{apply, ApplyArgs};
+pub use rollout::{rollout, RolloutArgs};
 
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::domain::policy::parse_requested_mode;
@@ -129,6 +131,9 @@ pub enum Command {
     /// diff printed, then written (never over a change made meanwhile); exit status 1 with
     /// the field and the reason when refused.
     Apply(ApplyArgs),
+    /// Every namespace by readiness for REGISTRY_ONLY, from the traffic in the window: one
+    /// line per namespace, `<namespace> <restricted|ready|not ready> …`.
+    Rollout(RolloutArgs),
     /// The same commands under `istio`, as Service Mesh Manager's CLI spells them.
     Istio {
         /// The Istio command.
@@ -152,6 +157,11 @@ pub struct PolicyArgs {
     /// Which IstioControlPlane to use when there are several (default: the first by name).
     #[arg(long)]
     pub control_plane: Option<String>,
+    /// One namespace instead of the whole mesh: its Sidecar's outbound policy (allowed puts
+    /// back the Sidecar mesh-egress changed, or deletes the one it created); without a mode,
+    /// the namespace's effective policy and where it comes from.
+    #[arg(long)]
+    pub namespace: Option<String>,
     /// Change nothing: print what the switch would block (from Prometheus's traffic), one
     /// summary line, then one line per blocked destination and caller.
     #[arg(long)]
@@ -241,6 +251,9 @@ pub async fn outbound_traffic_policy(
             return ExitCode::from(2);
         }
     };
+    if let Some(namespace) = args.namespace.as_deref() {
+        return rollout::namespace_policy(cluster, prometheus, args, namespace).await;
+    }
     if args.dry_run {
         return dry_run(cluster, prometheus, args, mode).await;
     }
@@ -439,30 +452,11 @@ async fn dry_run(
             return ExitCode::from(2);
         }
     }
-    let traffic = match prometheus.client() {
-        Ok(client) => crate::service::Traffic::new(
-            client,
-            std::time::Duration::from_secs(prometheus.prometheus_timeout.max(1) + 1),
-        ),
-        Err(reason) => {
-            eprintln!("mesh-egress: {reason}");
-            return ExitCode::from(2);
-        }
+    let actor = match rollout::local_actor(cluster, prometheus).await {
+        Ok(actor) => actor,
+        Err(code) => return code,
     };
-    let answer = async {
-        let client = Cluster::connect(&cluster.connect_options())
-            .await
-            .map_err(AppError::from)?;
-        let services = crate::service::Services::new(
-            Ok(client),
-            std::sync::Arc::new(crate::auth::AuthMode::Local),
-            std::sync::Arc::new(crate::metrics::Metrics::default()),
-            traffic,
-        );
-        let actor = services.actor(&crate::auth::Caller::Local)?;
-        crate::service::policy_preview(&actor, Window::parse(&args.window)).await
-    }
-    .await;
+    let answer = crate::service::policy_preview(&actor, Window::parse(&args.window)).await;
     match answer {
         Ok(answer) => {
             if let Some(notice) = answer.status.notice() {

@@ -31,6 +31,13 @@ pub enum Changed {
     },
     /// Where the mesh-wide policy lives (a ConfigMap or a control plane).
     PolicySource(PolicySource),
+    /// A namespace's Sidecar.
+    Sidecar {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
 }
 
 /// A change to record in the audit trail.
@@ -108,6 +115,9 @@ fn resource_attributes(action: &Action) -> (ResourceAttributes, String) {
             None,
         ),
         Action::ManageUndoRecords { namespace } => ("delete", "", "configmaps", namespace, None),
+        Action::ChangeSidecars { namespace } => {
+            ("update", NETWORKING_GROUP, "sidecars", namespace, None)
+        }
         Action::ReadMeshConfig { namespace, name } => {
             ("get", "", "configmaps", namespace, Some(name))
         }
@@ -294,6 +304,13 @@ impl Cluster {
             Changed::ServiceEntry { namespace, name } => (
                 self.service_entry_api_version().await,
                 "ServiceEntry",
+                namespace,
+                name,
+            ),
+            Changed::Sidecar { namespace, name } => (
+                // NB: Sidecars share the ServiceEntries' group and version.
+                self.service_entry_api_version().await,
+                "Sidecar",
                 namespace,
                 name,
             ),

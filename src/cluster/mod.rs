@@ -8,6 +8,7 @@ pub mod istiod;
 mod mirror;
 mod policy;
 mod service_entries;
+mod sidecars;
 mod state;
 #[cfg(test)]
 mod write_requests;
@@ -83,7 +84,16 @@ fn keep_namespace_labels(namespace: &mut Namespace) {
 fn keep_sidecar_policy(sidecar: &mut DynamicObject) {
     let meta = &mut sidecar.metadata;
     meta.managed_fields = None;
-    meta.annotations = None;
+    // Only mesh-egress's own record: whether it can put the Sidecar back.
+    meta.annotations = meta.annotations.take().and_then(|mut a| {
+        a.remove(crate::domain::restrict::BEFORE_ANNOTATION)
+            .map(|record| {
+                BTreeMap::from([(
+                    crate::domain::restrict::BEFORE_ANNOTATION.to_string(),
+                    record,
+                )])
+            })
+    });
     meta.labels = None;
     let spec = sidecar.data.get("spec");
     let kept: serde_json::Map<String, serde_json::Value> =
@@ -113,7 +123,13 @@ fn sidecar_policy(sidecar: &DynamicObject) -> Result<SidecarPolicy, ClusterError
     let setting = setting_from_mesh_config(&spec).map_err(|e| {
         ClusterError::malformed(format!("Sidecar {namespace}/{name}"), e.to_string())
     })?;
+    let recorded = sidecar
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(crate::domain::restrict::BEFORE_ANNOTATION));
     Ok(SidecarPolicy {
+        recorded,
         has_workload_selector: spec.get("workloadSelector").is_some_and(|w| !w.is_null()),
         namespace,
         name,

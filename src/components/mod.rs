@@ -2,6 +2,7 @@
 
 mod copy;
 mod delete;
+mod diff;
 mod entry_form;
 mod error_notice;
 mod filter;
@@ -16,6 +17,7 @@ mod traffic;
 
 pub use copy::CopyButton;
 pub use delete::{DeleteForm, DeletedNotice};
+pub use diff::DiffView;
 pub use entry_form::{focus_first_error, EntryFields};
 pub use error_notice::{ErrorNotice, FindingList};
 pub use filter::FilterBox;

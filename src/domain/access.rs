@@ -41,6 +41,11 @@ pub enum Action {
         /// Istio's namespace.
         namespace: String,
     },
+    /// Restrict a namespace (or lift it): change the namespace's Sidecars.
+    ChangeSidecars {
+        /// The namespace.
+        namespace: String,
+    },
     /// Switch the mesh-wide policy where it lives.
     SwitchPolicy {
         /// The ConfigMap or control plane that holds it.

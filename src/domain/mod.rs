@@ -8,6 +8,8 @@ pub mod manifest;
 pub mod overview;
 pub mod paging;
 pub mod policy;
+pub mod restrict;
+pub mod rollout;
 pub mod service_entry;
 pub mod sidecar;
 pub mod traffic;

@@ -17,6 +17,9 @@ pub struct SidecarPolicy {
     pub has_workload_selector: bool,
     /// Its `outboundTrafficPolicy`; `NotSet` when it has none.
     pub setting: PolicySetting,
+    /// Whether mesh-egress changed (or created) it and wrote down what was there before.
+    #[serde(default)]
+    pub recorded: bool,
 }
 
 /// Where a namespace's effective policy comes from.
@@ -138,6 +141,7 @@ mod tests {
             name: name.into(),
             has_workload_selector: selector,
             setting,
+            recorded: false,
         }
     }
     const REG: PolicySetting = PolicySetting::Explicit(OutboundPolicyMode::RegistryOnly);

@@ -1,8 +1,8 @@
 use crate::api::{get_service_entry, PreviewServiceEntryEdit, SaveServiceEntryEdit};
 use crate::components::{
-    focus_first_error, use_entry_key, EntryFields, ErrorNotice, FindingList, Loading,
+    focus_first_error, use_entry_key, DiffView, EntryFields, ErrorNotice, FindingList, Loading,
 };
-use crate::domain::edit::{DiffLine, EditPreview};
+use crate::domain::edit::EditPreview;
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::service_entry::ServiceEntryDetail;
 use crate::error::AppError;
@@ -154,16 +154,7 @@ fn PreviewCard(
                 }).collect_view()}
             </ul>
             {(!diff.warnings.is_empty()).then(|| view! { <FindingList findings=diff.warnings.clone() /> })}
-            <pre class="yaml diff" data-testid="diff-yaml">
-                {diff.lines.iter().map(|line| {
-                    let class = match line {
-                        DiffLine::Same(_) => "same",
-                        DiffLine::Removed(_) => "removed",
-                        DiffLine::Added(_) => "added",
-                    };
-                    view! { <span class=class>{line.unified()} "\n"</span> }
-                }).collect_view()}
-            </pre>
+            <DiffView lines=diff.lines.clone() testid="diff-yaml" />
             <ActionForm action=save attr:data-testid="save-form">
                 <input type="hidden" name="namespace" value=diff.namespace.clone() />
                 <input type="hidden" name="name" value=diff.name.clone() />

@@ -6,6 +6,8 @@ mod edit;
 mod home;
 mod login;
 mod namespace;
+mod restrict;
+mod rollout;
 mod services;
 mod traffic;
 
@@ -15,5 +17,6 @@ pub use edit::EditPage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use namespace::NamespacePage;
+pub use rollout::RolloutPage;
 pub use services::ServicesPage;
 pub use traffic::TrafficPage;

@@ -1,3 +1,4 @@
+use super::restrict::NamespacePolicyCard;
 use crate::api::{
     get_namespace_traffic, list_service_entries, namespace_access, DeleteServiceEntry,
     UndoDeleteServiceEntry,
@@ -69,6 +70,7 @@ pub fn NamespacePage() -> impl IntoView {
                 })}
             })}
         </Transition>
+        <NamespacePolicyCard namespace=Signal::derive(namespace) />
         <DeletedNotice delete undo />
         <section class="card">
             <Loading>

@@ -5,6 +5,7 @@
 mod edit;
 mod entries;
 mod policy;
+mod restrict;
 mod session;
 mod traffic;
 
@@ -14,6 +15,7 @@ pub use entries::{
     namespace_access, service_entries_page, service_entry, undo_delete, writable_namespaces,
 };
 pub use policy::{outbound_policy, overview, switch_policy};
+pub use restrict::{namespace_policy, preview_namespace_policy, rollout, set_namespace_policy};
 pub use session::{session, sign_in, sign_out};
 pub use traffic::{
     entry_traffic, namespace_traffic, policy_preview, traffic, traffic_page, Traffic, FIRST_WAIT,

@@ -11,7 +11,10 @@ use crate::error::AppError;
 
 /// The policy as the actor may read it: refused reads become `Hidden`, so the rest of the
 /// page still shows what the actor may see.
-async fn readable_policy(actor: &Actor, control_plane: Option<&str>) -> Answer<PolicyReport> {
+pub(super) async fn readable_policy(
+    actor: &Actor,
+    control_plane: Option<&str>,
+) -> Answer<PolicyReport> {
     match actor.mapped(actor.cluster.policy_report(control_plane).await) {
         Err(AppError::Forbidden { message }) if actor.shared => {
             Ok(PolicyReport::Hidden { reason: message })

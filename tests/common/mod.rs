@@ -1,6 +1,8 @@
 //! Helpers for tests against the real test control plane (`make testenv-up`).
 #![allow(dead_code)]
 
+pub mod traffic;
+
 use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
 use kube::api::{Api, DeleteParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};

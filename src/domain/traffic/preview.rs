@@ -126,6 +126,30 @@ pub fn blocked_line(call: &BlockedCall) -> String {
     )
 }
 
+/// The calls from `namespace` that pass through today (what restricting it would block), the
+/// busiest first.
+pub fn passthrough_from(destinations: &[Destination], namespace: &str) -> Vec<BlockedCall> {
+    let mut calls: Vec<BlockedCall> = destinations
+        .iter()
+        .filter(|d| d.verdict == Verdict::Passthrough)
+        .flat_map(|d| {
+            d.callers
+                .iter()
+                .filter(|c| c.namespace == namespace)
+                .map(|c| BlockedCall {
+                    namespace: c.namespace.clone(),
+                    workload: c.workload.clone(),
+                    host: d.host.clone(),
+                    port: d.port_label(),
+                    protocol: d.protocol,
+                    calls: c.calls(),
+                })
+        })
+        .collect();
+    calls.sort_by(|a, b| b.calls.total_cmp(&a.calls));
+    calls
+}
+
 /// What a mesh-wide REGISTRY_ONLY would block: every passthrough call whose namespace would
 /// then be restricted (a Sidecar that sets ALLOW_ANY keeps its namespace open).
 pub fn preview(

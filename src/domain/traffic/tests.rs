@@ -278,6 +278,7 @@ fn the_preview_blocks_passthrough_calls_where_the_mesh_decides() {
         name: "default".into(),
         has_workload_selector: false,
         setting: PolicySetting::Explicit(mode),
+        recorded: false,
     };
     let sidecars = vec![
         sidecar("kept", OutboundPolicyMode::AllowAny),

@@ -1,0 +1,226 @@
+//! Namespace by namespace, against the real control plane, istiod, the traffic source and
+//! Prometheus: restricting one namespace blocks its passthrough calls (as istiod pushes it)
+//! and leaves other namespaces alone; lifting it puts its Sidecar back exactly.
+
+mod common;
+
+use common::traffic::*;
+use common::TestNamespace;
+use kube::api::{Api, PostParams};
+use kube::core::DynamicObject;
+use mesh_egress::domain::restrict::NamespaceTarget;
+use mesh_egress::domain::rollout::Readiness;
+use mesh_egress::domain::traffic::Window;
+use mesh_egress::error::AppError;
+use mesh_egress::service::{
+    namespace_policy, preview_namespace_policy, rollout, set_namespace_policy, Traffic,
+};
+use std::time::Duration;
+
+/// A Sidecar as the test compares it: what a person wrote, not what the server adds.
+fn as_written(object: &DynamicObject) -> serde_json::Value {
+    serde_json::json!({
+        "labels": object.metadata.labels,
+        "annotations": object.metadata.annotations,
+        "spec": object.data.get("spec"),
+    })
+}
+
+async fn sidecar(ns: &TestNamespace, name: &str) -> Option<DynamicObject> {
+    Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &sidecar_resource())
+        .get_opt(name)
+        .await
+        .expect("read the Sidecar")
+}
+
+#[tokio::test]
+async fn restricting_one_namespace_blocks_its_calls_only_and_lifting_restores_its_sidecar() {
+    let shop = TestNamespace::new("restrict-shop").await;
+    let other = TestNamespace::new("restrict-other").await;
+    let (s, o) = (&shop.name, &other.name);
+    // The shop's own Sidecar, written by hand: it must come back exactly.
+    let mut own = DynamicObject::new("default", &sidecar_resource()).within(s);
+    own.metadata.labels = Some([("team".to_string(), "shop".to_string())].into());
+    own.metadata.annotations = Some([("owner".to_string(), "ops".to_string())].into());
+    own.data = serde_json::json!({"spec": {
+        "egress": [{"hosts": ["./*", "istio-system/*"]}],
+        "outboundTrafficPolicy": {"mode": "ALLOW_ANY"}
+    }});
+    let sidecars =
+        Api::<DynamicObject>::namespaced_with(shop.client.clone(), s, &sidecar_resource());
+    let own = sidecars
+        .create(&PostParams::default(), &own)
+        .await
+        .expect("create the shop's Sidecar");
+    let _scenario = Scenario::play(
+        s,
+        &format!(
+            "calls:\n\
+             - {{from: {s}/app, to: rollout.{s}.example, port: 443, protocol: TLS, perMinute: 120}}\n\
+             - {{from: {o}/app, to: rollout.{s}.example, port: 443, protocol: TLS, perMinute: 120}}\n"
+        ),
+    );
+    let from_shop = format!("{s}/app -> rollout.{s}.example:443/TLS/");
+    let from_other = format!("{o}/app -> rollout.{s}.example:443/TLS/");
+    wait_for_verdict(&from_shop, "PassthroughCluster (tcp").await;
+    wait_for_verdict(&from_other, "PassthroughCluster (tcp").await;
+    wait_for_series(
+        "istio_tcp_connections_opened_total",
+        s,
+        r#"destination_service_name="PassthroughCluster""#,
+    )
+    .await;
+    // Istio's own namespace is the root: the policy and Sidecars as istiod sees them.
+    let actor = actor(
+        common::istio_system_cluster().await,
+        Traffic::new(
+            Some(prometheus(Duration::from_secs(5))),
+            Duration::from_secs(6),
+        ),
+    );
+
+    // The preview names the Sidecar change and the shop's passthrough call; nothing is written.
+    let preview = preview_namespace_policy(&actor, s, "restricted", Window::Hour)
+        .await
+        .expect("a preview");
+    assert_eq!(preview.target, NamespaceTarget::Restricted);
+    assert_eq!(
+        preview.change.as_deref(),
+        Some(format!("changes Sidecar {s}/default").as_str())
+    );
+    assert!(
+        preview.blocked.iter().all(|b| &b.namespace == s) && !preview.blocked.is_empty(),
+        "{:?}",
+        preview.blocked
+    );
+    assert!(
+        preview
+            .lines
+            .iter()
+            .any(|l| l.unified() == "+    mode: REGISTRY_ONLY"),
+        "{:?}",
+        preview.lines
+    );
+    let unchanged = sidecar(&shop, "default").await.expect("still there");
+    assert_eq!(
+        unchanged.metadata.resource_version,
+        own.metadata.resource_version
+    );
+
+    // The rollout view before: both namespaces not ready, for the same host.
+    let before = rollout(&actor, Window::Hour)
+        .await
+        .expect("the rollout view");
+    for ns in [s, o] {
+        let row = before
+            .rows
+            .iter()
+            .find(|r| &r.namespace == ns)
+            .expect("listed");
+        assert_eq!(row.readiness, Readiness::NotReady, "{ns}: {row:?}");
+    }
+
+    // Restrict the shop: its call is blocked by what istiod pushes; the other's still passes.
+    let after = set_namespace_policy(&actor, s, "restricted")
+        .await
+        .expect("restricted");
+    assert!(after.restricted() && after.recorded, "{after:?}");
+    wait_for_verdict(&from_shop, "BlackHoleCluster (tcp").await;
+    wait_for_series(
+        "istio_tcp_connections_opened_total",
+        s,
+        r#"destination_service_name="BlackHoleCluster""#,
+    )
+    .await;
+    assert!(
+        verdict(&from_other)
+            .await
+            .is_some_and(|v| v.starts_with("PassthroughCluster")),
+        "the other namespace is unchanged"
+    );
+    let view = rollout(&actor, Window::Hour)
+        .await
+        .expect("the rollout view");
+    let row = |ns: &str| {
+        view.rows
+            .iter()
+            .find(|r| r.namespace == ns)
+            .cloned()
+            .expect("listed")
+    };
+    assert_eq!(row(s).readiness, Readiness::Restricted);
+    assert_eq!(row(o).readiness, Readiness::NotReady);
+    assert!(row(s)
+        .line(Window::Hour)
+        .starts_with(&format!("{s} restricted (namespace Sidecar default)")));
+
+    // Lift it: the Sidecar is exactly as written by hand, and the call passes again.
+    let lifted = set_namespace_policy(&actor, s, "allowed")
+        .await
+        .expect("lifted");
+    assert!(!lifted.restricted() && !lifted.recorded, "{lifted:?}");
+    let back = sidecar(&shop, "default").await.expect("still there");
+    assert_eq!(as_written(&back), as_written(&own));
+    wait_for_verdict(&from_shop, "PassthroughCluster (tcp").await;
+
+    // A namespace without a Sidecar gets one from mesh-egress, deleted again on lifting.
+    let policy = namespace_policy(&actor, o)
+        .await
+        .expect("the other's policy");
+    assert_eq!(policy.offered, NamespaceTarget::Restricted);
+    set_namespace_policy(&actor, o, "restricted")
+        .await
+        .expect("restricted");
+    let created = sidecar(&other, "default").await.expect("created");
+    assert_eq!(
+        created
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .get("app.kubernetes.io/managed-by"),
+        Some(&"mesh-egress".to_string())
+    );
+    wait_for_verdict(&from_other, "BlackHoleCluster (tcp").await;
+    set_namespace_policy(&actor, o, "allowed")
+        .await
+        .expect("lifted");
+    assert!(sidecar(&other, "default").await.is_none(), "deleted again");
+    wait_for_verdict(&from_other, "PassthroughCluster (tcp").await;
+}
+
+#[tokio::test]
+async fn refused_cases_write_nothing() {
+    let ns = TestNamespace::new("restrict-refused").await;
+    let actor = common::local_actor(&common::istio_system_cluster().await);
+    let root = set_namespace_policy(&actor, "istio-system", "restricted")
+        .await
+        .expect_err("the root namespace is refused");
+    assert!(
+        matches!(&root, AppError::Invalid { field, reason } if field == "namespace" && reason.contains("root namespace")),
+        "{root:?}"
+    );
+    let mode = set_namespace_policy(&actor, &ns.name, "closed")
+        .await
+        .expect_err("an unknown mode is refused");
+    assert!(
+        matches!(&mode, AppError::Invalid { field, .. } if field == "mode"),
+        "{mode:?}"
+    );
+    let name = set_namespace_policy(&actor, "Not_A_Namespace", "restricted")
+        .await
+        .expect_err("a bad namespace name is refused");
+    assert!(
+        matches!(&name, AppError::Invalid { field, .. } if field == "namespace"),
+        "{name:?}"
+    );
+    assert!(
+        sidecar(&ns, "default").await.is_none(),
+        "nothing was written"
+    );
+    // Already allowed: nothing to write, and nothing is.
+    let unchanged = set_namespace_policy(&actor, &ns.name, "allowed")
+        .await
+        .expect("nothing to do");
+    assert!(!unchanged.restricted());
+    assert!(sidecar(&ns, "default").await.is_none());
+}
