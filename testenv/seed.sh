@@ -13,6 +13,9 @@ export KUBECONFIG=${KUBECONFIG:-$STATE_DIR/kubeconfig}
     done
 "$KUBE_BIN_DIR/kubectl" apply --server-side --force-conflicts --field-manager mesh-egress-demo \
   -f "$TESTENV_DIR/manifests/demo.yaml" >/dev/null
+# Namespaces a test restricted through mesh-egress: the Sidecars it created go.
+"$KUBE_BIN_DIR/kubectl" delete sidecars -A -l app.kubernetes.io/managed-by=mesh-egress \
+  --ignore-not-found >/dev/null
 log "demo data seeded"
 # The demo's traffic: the traffic source plays every scenario file in $TRAFFIC_DIR.
 if [ "$TESTENV_ISTIOD" = 1 ]; then

@@ -224,3 +224,94 @@ async fn refused_cases_write_nothing() {
     assert!(!unchanged.restricted());
     assert!(sidecar(&ns, "default").await.is_none());
 }
+
+#[tokio::test]
+async fn the_command_line_prints_the_rollout_and_restricts_one_namespace() {
+    let ns = TestNamespace::new("restrict-cli").await;
+    let n = &ns.name;
+    let _scenario = Scenario::play(
+        n,
+        &format!(
+            "calls:\n- {{from: {n}/app, to: cli.{n}.example, port: 443, protocol: TLS, perMinute: 120}}\n"
+        ),
+    );
+    wait_for_series(
+        "istio_tcp_connections_opened_total",
+        n,
+        r#"destination_service_name="PassthroughCluster""#,
+    )
+    .await;
+    // The traffic source's connections carry no host name (standard metrics): "unknown host".
+    let mut line = String::new();
+    for _ in 0..20 {
+        let (_, out, _) = common::mesh_egress(&["rollout"]);
+        line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{n} ")))
+            .unwrap_or_default()
+            .to_string();
+        if line.contains("not ready") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(
+        line,
+        format!(
+            "{n} not ready (1 destination would be blocked: unknown host:?) [no sidecar injection]"
+        )
+    );
+
+    let (ok, out, err) = common::mesh_egress(&[
+        "outbound-traffic-policy",
+        "restricted",
+        "--namespace",
+        n,
+        "--dry-run",
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "REGISTRY_ONLY {n}: creates Sidecar {n}/default; it would block 1 destination"
+        )) && out.contains("dry run: nothing was changed")
+            && out.contains("+    mode: REGISTRY_ONLY"),
+        "{out}"
+    );
+    assert!(
+        sidecar(&ns, "default").await.is_none(),
+        "a dry run writes nothing"
+    );
+
+    let restricted = format!(
+        "namespace {n} outbound traffic policy is set to 'REGISTRY_ONLY' (namespace Sidecar default)\n"
+    );
+    let (ok, out, err) =
+        common::mesh_egress(&["outbound-traffic-policy", "restricted", "--namespace", n]);
+    assert!(ok, "{err}");
+    assert_eq!(out, restricted);
+    let (_, shown, _) = common::mesh_egress(&["outbound-traffic-policy", "--namespace", n]);
+    assert_eq!(shown, restricted);
+    let (_, rollout_out, _) = common::mesh_egress(&["rollout"]);
+    assert!(
+        rollout_out.contains(&format!("{n} restricted (namespace Sidecar default)")),
+        "{rollout_out}"
+    );
+
+    let (ok, out, err) =
+        common::mesh_egress(&["outbound-traffic-policy", "allowed", "--namespace", n]);
+    assert!(ok, "{err}");
+    assert!(
+        out.starts_with(&format!(
+            "namespace {n} outbound traffic policy is set to 'ALLOW_ANY'"
+        )),
+        "{out}"
+    );
+    assert!(
+        sidecar(&ns, "default").await.is_none(),
+        "the Sidecar it created is gone"
+    );
+
+    let (ok, _, err) =
+        common::mesh_egress(&["outbound-traffic-policy", "closed", "--namespace", n]);
+    assert!(!ok && err.contains("'closed' is not a policy"), "{err}");
+}

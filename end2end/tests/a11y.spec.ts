@@ -9,6 +9,8 @@ const pages = [
   ["create", "/new?namespace=smm-demo"],
   ["edit", "/namespaces/smm-demo/serviceentries/httpbin.org/edit"],
   ["outgoing calls", "/traffic"],
+  ["the rollout", "/rollout"],
+  ["a namespace's restriction preview", "/namespaces/frontend?preview=restricted"],
 ];
 
 for (const [what, url] of pages) {

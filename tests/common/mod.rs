@@ -328,3 +328,22 @@ pub fn testenv(script: &str) {
         .expect("run the testenv script");
     assert!(status.success(), "{script} failed");
 }
+
+/// Runs the `mesh-egress` binary as a person would, against the test control plane (and its
+/// Prometheus): whether it succeeded, its standard output and its standard error.
+pub fn mesh_egress(args: &[&str]) -> (bool, String, String) {
+    let kubeconfig = kubeconfig();
+    let prometheus =
+        std::env::var("PROMETHEUS_URL").unwrap_or_else(|_| "http://127.0.0.1:19090".into());
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mesh-egress"))
+        .args(["--kubeconfig", kubeconfig.to_str().expect("utf-8")])
+        .args(["--prometheus", &prometheus])
+        .args(args)
+        .output()
+        .expect("run mesh-egress");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
