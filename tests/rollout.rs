@@ -315,3 +315,148 @@ async fn the_command_line_prints_the_rollout_and_restricts_one_namespace() {
         common::mesh_egress(&["outbound-traffic-policy", "closed", "--namespace", n]);
     assert!(!ok && err.contains("'closed' is not a policy"), "{err}");
 }
+
+#[tokio::test]
+async fn hosts_out_of_a_namespaces_sight_would_be_blocked_there_as_istiod_agrees() {
+    let owner = TestNamespace::new("scope-owner").await;
+    let caller = TestNamespace::new("scope-caller").await;
+    let narrow = TestNamespace::new("scope-narrow").await;
+    let (w, c, n) = (&owner.name, &caller.name, &narrow.name);
+    let scoped = format!("scoped.{w}.example");
+    let open = format!("open.{w}.example");
+    let http = |host: &str, export_to: &str| {
+        serde_json::json!({
+            "hosts": [host], "exportTo": [export_to],
+            "ports": [{"number": 80, "name": "http", "protocol": "HTTP"}],
+            "resolution": "DNS", "location": "MESH_EXTERNAL"
+        })
+    };
+    // Registered for its own namespace only; and one for everyone (which also gives every
+    // sidecar an HTTP listener on 80, so unregistered HTTP keeps its Host header).
+    owner
+        .create_service_entry("scoped", http(&scoped, "."))
+        .await;
+    owner.create_service_entry("open", http(&open, "*")).await;
+    // A Sidecar that imports only its own namespace and Istio's.
+    http_listener_on_80(&narrow).await;
+    let mut own = DynamicObject::new("default", &sidecar_resource()).within(n);
+    own.data = serde_json::json!({"spec": {"egress": [{"hosts": ["./*", "istio-system/*"]}]}});
+    Api::<DynamicObject>::namespaced_with(narrow.client.clone(), n, &sidecar_resource())
+        .create(&PostParams::default(), &own)
+        .await
+        .expect("create the narrow Sidecar");
+    let _scenario = Scenario::play(
+        w,
+        &format!(
+            "calls:\n\
+             - {{from: {w}/app, to: {scoped}, port: 80, protocol: HTTP, perMinute: 120}}\n\
+             - {{from: {c}/app, to: {scoped}, port: 80, protocol: HTTP, perMinute: 120}}\n\
+             - {{from: {n}/app, to: {open}, port: 80, protocol: HTTP, perMinute: 120}}\n"
+        ),
+    );
+    let line = |from: &str, host: &str| format!("{from}/app -> {host}:80/HTTP/");
+    wait_for_verdict(&line(w, &scoped), "registered").await;
+    wait_for_verdict(&line(c, &scoped), "PassthroughCluster (http").await;
+    wait_for_verdict(&line(n, &open), "PassthroughCluster (http").await;
+    for (ns, host) in [(c, &scoped), (n, &open)] {
+        wait_for_series(
+            "istio_requests_total",
+            ns,
+            &format!(
+                r#"destination_service="{host}",destination_service_name="PassthroughCluster""#
+            ),
+        )
+        .await;
+    }
+    wait_for_series(
+        "istio_requests_total",
+        w,
+        &format!(r#"destination_service_name="{scoped}""#),
+    )
+    .await;
+    let actor = actor(
+        common::istio_system_cluster().await,
+        Traffic::new(
+            Some(prometheus(Duration::from_secs(5))),
+            Duration::from_secs(6),
+        ),
+    );
+    let pending = |view: &mesh_egress::domain::rollout::Rollout, ns: &str| {
+        view.calls
+            .iter()
+            .find(|call| call.call.namespace == ns && call.call.workload == "app")
+            .cloned()
+            .unwrap_or_else(|| panic!("no call from {ns}: {:?}", view.calls))
+    };
+    let view = rollout(&actor, Window::Hour)
+        .await
+        .expect("the rollout view");
+    let from_owner = pending(&view, w);
+    assert!(from_owner.after.allowed(), "{from_owner:?}");
+    let from_caller = pending(&view, c);
+    assert!(from_caller.newly_blocked(), "{from_caller:?}");
+    let warning = from_caller.warning.clone().expect("a scope warning");
+    assert_eq!(warning.code, "MEG005");
+    assert!(
+        warning
+            .message
+            .contains(&format!("add \"{c}\" to its exportTo")),
+        "{}",
+        warning.message
+    );
+    let from_narrow = pending(&view, n);
+    assert!(from_narrow.newly_blocked(), "{from_narrow:?}");
+    let warning = from_narrow.warning.clone().expect("a scope warning");
+    assert_eq!(warning.code, "MEG006");
+    assert!(
+        warning.message.contains(&format!("add \"{w}/{open}\"")),
+        "{}",
+        warning.message
+    );
+    let row = |ns: &str| {
+        view.rows
+            .iter()
+            .find(|r| r.namespace == ns)
+            .cloned()
+            .expect("listed")
+    };
+    assert_eq!(row(c).readiness, Readiness::NotReady);
+    assert_eq!(row(c).warnings.len(), 1);
+
+    // What istiod pushes agrees: restricted, the hidden hosts are blocked, the visible one not.
+    for ns in [w, c, n] {
+        set_namespace_policy(&actor, ns, "restricted")
+            .await
+            .expect("restricted");
+    }
+    wait_for_verdict(&line(c, &scoped), "BlackHoleCluster (http").await;
+    wait_for_verdict(&line(n, &open), "BlackHoleCluster (http").await;
+    wait_for_verdict(&line(w, &scoped), "registered").await;
+
+    // The fix the warning names works: exported to the caller, istiod routes it again.
+    let entries = Api::<DynamicObject>::namespaced_with(
+        owner.client.clone(),
+        w,
+        &common::service_entry_resource(),
+    );
+    let mut entry = entries.get("scoped").await.expect("the entry");
+    entry.data["spec"]["exportTo"] = serde_json::json!([".", c]);
+    entries
+        .replace("scoped", &PostParams::default(), &entry)
+        .await
+        .expect("export it to the caller");
+    wait_for_verdict(&line(c, &scoped), "registered").await;
+    let after = rollout(&actor, Window::Hour)
+        .await
+        .expect("the rollout view");
+    let fixed = pending(&after, c);
+    assert!(
+        fixed.after.allowed() && fixed.warning.is_none(),
+        "{fixed:?}"
+    );
+    for ns in [w, c, n] {
+        set_namespace_policy(&actor, ns, "allowed")
+            .await
+            .expect("lifted");
+    }
+}

@@ -74,6 +74,18 @@ pub async fn rollout(
     for row in &rollout.rows {
         println!("{}", row.line(window));
     }
+    // Scope warnings go beside the view, not in it: one line per namespace stays parseable.
+    for row in &rollout.rows {
+        for warning in &row.warnings {
+            eprintln!("{}: {} {}", row.namespace, warning.code, warning.message);
+        }
+    }
+    for warning in &rollout.wildcards {
+        eprintln!(
+            "{}: {} {}",
+            warning.namespace, warning.code, warning.message
+        );
+    }
     eprintln!("{}", rollout.summary());
     if rollout.status.notice().is_some() {
         ExitCode::FAILURE

@@ -79,8 +79,9 @@ fn keep_namespace_labels(namespace: &mut Namespace) {
     namespace.metadata.labels = labels;
 }
 
-/// What the effective-policy rules keep of a Sidecar: its outbound policy and whether it
-/// selects workloads.
+/// What the effective-policy and visibility rules keep of a Sidecar: its outbound policy,
+/// whether it selects workloads, its egress listeners (what it imports) and mesh-egress's
+/// record.
 fn keep_sidecar_policy(sidecar: &mut DynamicObject) {
     let meta = &mut sidecar.metadata;
     meta.managed_fields = None;
@@ -97,7 +98,7 @@ fn keep_sidecar_policy(sidecar: &mut DynamicObject) {
     meta.labels = None;
     let spec = sidecar.data.get("spec");
     let kept: serde_json::Map<String, serde_json::Value> =
-        ["outboundTrafficPolicy", "workloadSelector"]
+        ["outboundTrafficPolicy", "workloadSelector", "egress"]
             .iter()
             .filter_map(|key| Some((key.to_string(), spec?.get(*key)?.clone())))
             .collect();
@@ -128,8 +129,22 @@ fn sidecar_policy(sidecar: &DynamicObject) -> Result<SidecarPolicy, ClusterError
         .annotations
         .as_ref()
         .is_some_and(|a| a.contains_key(crate::domain::restrict::BEFORE_ANNOTATION));
+    // Every listener's hosts: what the Sidecar imports.
+    let egress_hosts = spec
+        .get("egress")
+        .and_then(serde_json::Value::as_array)
+        .filter(|listeners| !listeners.is_empty())
+        .map(|listeners| {
+            listeners
+                .iter()
+                .filter_map(|l| l.get("hosts")?.as_array())
+                .flatten()
+                .filter_map(|h| h.as_str().map(str::to_string))
+                .collect()
+        });
     Ok(SidecarPolicy {
         recorded,
+        egress_hosts,
         has_workload_selector: spec.get("workloadSelector").is_some_and(|w| !w.is_null()),
         namespace,
         name,

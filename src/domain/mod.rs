@@ -14,6 +14,7 @@ pub mod service_entry;
 pub mod sidecar;
 pub mod traffic;
 pub mod validation;
+pub mod visibility;
 pub mod yaml;
 
 pub use overview::{NamespaceSummary, Overview};

@@ -3,10 +3,10 @@
 //! be blocked) — so namespaces are restricted one by one and the mesh-wide switch comes last.
 
 use super::overview::NamespaceInfo;
+use super::service_entry::ServiceEntryView;
 use super::sidecar::{effective_policy, EffectivePolicy, SidecarPolicy};
-use super::traffic::{
-    blocked_line, passthrough_from, BlockedCall, Destination, TrafficStatus, Window,
-};
+use super::traffic::{blocked_line, BlockedCall, Destination, TrafficStatus, Verdict, Window};
+use super::visibility::{Reach, Scope, ScopeWarning};
 use super::PolicySetting;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -49,6 +49,8 @@ pub struct RolloutRow {
     pub readiness: Readiness,
     /// Its calls that pass through today and would be blocked once it is restricted.
     pub blocked: Vec<BlockedCall>,
+    /// Registered hosts it calls but cannot see, with the fix.
+    pub warnings: Vec<ScopeWarning>,
 }
 
 impl RolloutRow {
@@ -105,6 +107,90 @@ pub struct Rollout {
     pub mesh: Option<PolicySetting>,
     /// Every namespace the user may see: restricted first, then ready, then not ready.
     pub rows: Vec<RolloutRow>,
+    /// Every caller's calls to each destination, with their verdict under REGISTRY_ONLY.
+    pub calls: Vec<PendingCall>,
+    /// Wildcard entries that register called hosts nobody registered by name.
+    pub wildcards: Vec<ScopeWarning>,
+}
+
+/// One caller's calls to one destination in the window: what happens to them today, and what
+/// would under REGISTRY_ONLY for the caller's namespace (from the entries it can see).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingCall {
+    /// The calls, as the preview lists them.
+    pub call: BlockedCall,
+    /// What happens to them today.
+    pub today: Verdict,
+    /// What would under REGISTRY_ONLY.
+    pub after: Reach,
+    /// Why a registered host is out of the caller's sight, and the fix.
+    pub warning: Option<ScopeWarning>,
+}
+
+impl PendingCall {
+    /// Whether REGISTRY_ONLY would block calls that get through today.
+    pub fn newly_blocked(&self) -> bool {
+        self.today != Verdict::Blocked && !self.after.allowed()
+    }
+}
+
+/// Every caller's calls with their verdict under REGISTRY_ONLY. A call istiod routes to an
+/// entry today stays registered (istiod's verdict wins over the computed one).
+pub fn pending_calls(destinations: &[Destination], scope: &Scope) -> Vec<PendingCall> {
+    let mut calls = Vec::new();
+    for d in destinations {
+        for c in &d.callers {
+            let after = match (&d.verdict, d.entries.first()) {
+                (Verdict::Registered, Some(entry)) => Reach::Registered {
+                    entry: entry.clone(),
+                },
+                _ => scope.reach(&c.namespace, d.host.as_deref(), d.port),
+            };
+            let warning = d
+                .host
+                .as_deref()
+                .and_then(|host| scope.warning(&c.namespace, host, &after));
+            calls.push(PendingCall {
+                call: BlockedCall {
+                    namespace: c.namespace.clone(),
+                    workload: c.workload.clone(),
+                    host: d.host.clone(),
+                    port: d.port_label(),
+                    protocol: d.protocol,
+                    calls: c.calls(),
+                },
+                today: d.verdict.clone(),
+                after,
+                warning,
+            });
+        }
+    }
+    calls.sort_by(|a, b| {
+        (&a.call.namespace, &a.call.workload)
+            .cmp(&(&b.call.namespace, &b.call.workload))
+            .then(b.call.calls.total_cmp(&a.call.calls))
+    });
+    calls
+}
+
+/// What the rollout view is made of, as read.
+pub struct RolloutParts<'a> {
+    /// The traffic window.
+    pub window: Window,
+    /// Whether the traffic could be read.
+    pub status: TrafficStatus,
+    /// The namespaces the user may see.
+    pub namespaces: &'a [NamespaceInfo],
+    /// The destinations called in the window.
+    pub destinations: &'a [Destination],
+    /// Every ServiceEntry (drafts included, when asked).
+    pub entries: &'a [&'a ServiceEntryView],
+    /// Istio's root namespace.
+    pub root_namespace: &'a str,
+    /// The mesh-wide setting (`None` when it is hidden from the user).
+    pub mesh: Option<&'a PolicySetting>,
+    /// Every Sidecar.
+    pub sidecars: &'a [SidecarPolicy],
 }
 
 impl Rollout {
@@ -137,25 +223,29 @@ impl Rollout {
     }
 }
 
-/// Every namespace's readiness from the traffic in the window (`destinations`), under the
-/// policy each gets today.
-pub fn rollout(
-    window: Window,
-    status: TrafficStatus,
-    namespaces: &[NamespaceInfo],
-    destinations: &[Destination],
-    root_namespace: &str,
-    mesh: Option<&PolicySetting>,
-    sidecars: &[SidecarPolicy],
-) -> Rollout {
-    let known = status.notice().is_none();
+/// Every namespace's readiness from the traffic in the window, under the policy each gets
+/// today and the entries each can see.
+pub fn rollout(parts: RolloutParts) -> Rollout {
+    let known = parts.status.notice().is_none();
     let not_set = PolicySetting::NotSet;
-    let setting = mesh.unwrap_or(&not_set);
-    let mut rows: Vec<RolloutRow> = namespaces
+    let setting = parts.mesh.unwrap_or(&not_set);
+    let scope = Scope::new(parts.entries, parts.sidecars, parts.root_namespace);
+    let calls = pending_calls(parts.destinations, &scope);
+    let mut rows: Vec<RolloutRow> = parts
+        .namespaces
         .iter()
         .map(|ns| {
-            let effective = effective_policy(&ns.name, root_namespace, setting, sidecars);
-            let blocked = passthrough_from(destinations, &ns.name);
+            let effective =
+                effective_policy(&ns.name, parts.root_namespace, setting, parts.sidecars);
+            let mine = || calls.iter().filter(|c| c.call.namespace == ns.name);
+            let mut blocked: Vec<BlockedCall> = mine()
+                .filter(|c| c.newly_blocked())
+                .map(|c| c.call.clone())
+                .collect();
+            blocked.sort_by(|a, b| b.calls.total_cmp(&a.calls));
+            let mut warnings: Vec<ScopeWarning> =
+                mine().filter_map(|c| c.warning.clone()).collect();
+            warnings.dedup();
             let readiness = if !effective.mode.allows_unregistered_hosts() {
                 Readiness::Restricted
             } else if !known {
@@ -171,15 +261,23 @@ pub fn rollout(
                 effective,
                 readiness,
                 blocked,
+                warnings,
             }
         })
         .collect();
     rows.sort_by(|a, b| (a.readiness, &a.namespace).cmp(&(b.readiness, &b.namespace)));
+    let hosts: Vec<&str> = parts
+        .destinations
+        .iter()
+        .filter_map(|d| d.host.as_deref())
+        .collect();
     Rollout {
-        window,
-        status,
-        mesh: mesh.cloned(),
+        window: parts.window,
+        wildcards: scope.wildcards(&hosts),
+        status: parts.status,
+        mesh: parts.mesh.cloned(),
         rows,
+        calls,
     }
 }
 

@@ -20,6 +20,10 @@ pub struct SidecarPolicy {
     /// Whether mesh-egress changed (or created) it and wrote down what was there before.
     #[serde(default)]
     pub recorded: bool,
+    /// The hosts its `egress` listeners import (`namespace/host`); `None` without `egress`
+    /// (everything is imported).
+    #[serde(default)]
+    pub egress_hosts: Option<Vec<String>>,
 }
 
 /// Where a namespace's effective policy comes from.
@@ -142,6 +146,7 @@ mod tests {
             has_workload_selector: selector,
             setting,
             recorded: false,
+            egress_hosts: None,
         }
     }
     const REG: PolicySetting = PolicySetting::Explicit(OutboundPolicyMode::RegistryOnly);

@@ -2,8 +2,8 @@ use crate::api::get_rollout;
 use crate::components::{
     use_query_param, Column, Loading, Table, TrafficNotice, TrafficTick, WindowLinks,
 };
-use crate::domain::rollout::{Readiness, RolloutRow};
-use crate::domain::traffic::blocked_line;
+use crate::domain::rollout::{PendingCall, Readiness, RolloutRow};
+use crate::domain::traffic::{blocked_line, count_label};
 use leptos::prelude::*;
 
 /// `/rollout`: every namespace by readiness for REGISTRY_ONLY — restricted, ready (nothing it
@@ -27,12 +27,37 @@ pub fn RolloutPage() -> impl IntoView {
             {move || rollout.get().map(|result| result.map(|rollout| {
                 let summary = rollout.summary();
                 let rows = Signal::stored(rollout.rows.clone());
+                let only = param("namespace");
+                let calls: Vec<PendingCall> = rollout
+                    .calls
+                    .iter()
+                    .filter(|c| only.is_empty() || c.call.namespace == only)
+                    .cloned()
+                    .collect();
                 view! {
                     <TrafficNotice status=rollout.status.clone() />
                     <WindowLinks window=rollout.window base="/rollout?".to_string() />
                     <p data-testid="rollout-summary"><strong>{summary}</strong></p>
+                    {(!rollout.wildcards.is_empty()).then(|| view! {
+                        <ul class="notice warn" data-testid="wildcard-warnings">
+                            {rollout.wildcards.iter().map(|w| view! { <li>{w.code.clone()} ": " {w.message.clone()}</li> }).collect_view()}
+                        </ul>
+                    })}
                     <section class="card">
                         <Table rows columns=columns() row_id=|row: &RolloutRow| format!("rollout-{}", row.namespace) testid="rollout" />
+                    </section>
+                    <section class="card">
+                        <h2>"Every call under REGISTRY_ONLY"</h2>
+                        <p class="muted small">
+                            "Per calling workload: what happens today, and what REGISTRY_ONLY would do for its namespace, "
+                            "from the entries it can see (exportTo, its Sidecar's egress hosts)."
+                        </p>
+                        <form method="get" action="/rollout" class="filters">
+                            <input type="hidden" name="window" value=rollout.window.range() />
+                            <label>"Namespace " <input type="search" name="namespace" value=only data-testid="calls-namespace" /></label>
+                            <button type="submit">"Show"</button>
+                        </form>
+                        <Table rows=Signal::stored(calls) columns=call_columns() row_id=|c: &PendingCall| format!("call-{}-{}-{}-{}", c.call.namespace, c.call.workload, c.call.host.as_deref().unwrap_or("unknown"), c.call.port) testid="pending-calls" />
                     </section>
                 }
             }))}
@@ -70,15 +95,17 @@ fn columns() -> Vec<Column<RolloutRow>> {
             .into_any()
         }),
         Column::new("Would be blocked", |row: &RolloutRow| {
-            if row.readiness != Readiness::NotReady {
-                return "—".into_any();
-            }
-            view! {
+            let blocked = (row.readiness == Readiness::NotReady).then(|| view! {
                 <ul class="blocked">
                     {row.blocked.iter().map(|call| view! { <li>{blocked_line(call)}</li> }).collect_view()}
                 </ul>
-            }
-            .into_any()
+            });
+            let warnings = (!row.warnings.is_empty()).then(|| view! {
+                <ul class="warnings" data-testid=format!("scope-warnings-{}", row.namespace)>
+                    {row.warnings.iter().map(|w| view! { <li><code>{w.code.clone()}</code> " " {w.message.clone()}</li> }).collect_view()}
+                </ul>
+            });
+            view! { {blocked} {warnings} }.into_any()
         }),
         Column::new("", |row: &RolloutRow| match row.readiness {
             Readiness::Restricted => ().into_any(),
@@ -89,6 +116,42 @@ fn columns() -> Vec<Column<RolloutRow>> {
                 }
                 .into_any()
             }
+        }),
+    ]
+}
+
+fn call_columns() -> Vec<Column<PendingCall>> {
+    vec![
+        Column::new("Caller", |c: &PendingCall| {
+            format!("{}/{}", c.call.namespace, c.call.workload).into_any()
+        }),
+        Column::new("Destination", |c: &PendingCall| {
+            format!(
+                "{}:{} ({})",
+                c.call.host.as_deref().unwrap_or("unknown host"),
+                c.call.port,
+                c.call.protocol.label()
+            )
+            .into_any()
+        }),
+        Column::new("Calls", |c: &PendingCall| {
+            count_label(c.call.calls).into_any()
+        })
+        .class("num"),
+        Column::new("Today", |c: &PendingCall| c.today.label().into_any()),
+        Column::new("Under REGISTRY_ONLY", |c: &PendingCall| {
+            let class = if c.after.allowed() {
+                "badge allowed"
+            } else {
+                "badge restricted"
+            };
+            view! {
+                <span class=class data-testid="pending-verdict">{c.after.label()}</span>
+                {c.warning.clone().map(|w| view! {
+                    <p class="small warn" data-testid="pending-warning"><code>{w.code}</code> " " {w.message}</p>
+                })}
+            }
+            .into_any()
         }),
     ]
 }

@@ -10,7 +10,8 @@ use crate::domain::restrict::{
     own_sidecar, plan, root_namespace_refusal, NamespacePolicy, NamespacePolicyPreview,
     NamespaceTarget, SidecarWrite,
 };
-use crate::domain::rollout::Rollout;
+use crate::domain::rollout::{Rollout, RolloutParts};
+use crate::domain::service_entry::ServiceEntryView;
 use crate::domain::sidecar::effective_policy;
 use crate::domain::traffic::{passthrough_from, Window};
 use crate::domain::PolicyReport;
@@ -198,13 +199,16 @@ pub async fn rollout(actor: &Actor, window: Window) -> Answer<Rollout> {
         namespaces.retain(|n| visible.contains(&n.name));
     }
     let sidecars = actor.mapped(server.sidecar_policies().await)?;
-    Ok(crate::domain::rollout::rollout(
+    let snapshot = actor.mapped(server.service_entry_snapshot().await)?;
+    let entries: Vec<&ServiceEntryView> = snapshot.entries.iter().map(|e| &**e).collect();
+    Ok(crate::domain::rollout::rollout(RolloutParts {
         window,
-        report.status,
-        &namespaces,
-        &report.destinations,
-        server.istio_namespace(),
-        mesh.as_ref(),
-        &sidecars,
-    ))
+        status: report.status,
+        namespaces: &namespaces,
+        destinations: &report.destinations,
+        entries: &entries,
+        root_namespace: server.istio_namespace(),
+        mesh: mesh.as_ref(),
+        sidecars: &sidecars,
+    }))
 }

@@ -4,6 +4,7 @@
 
 use super::{CallProtocol, CallerTraffic, Destination, EntryRef, Verdict};
 use crate::domain::service_entry::ServiceEntryView;
+use crate::domain::visibility::exported_to;
 use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
@@ -45,15 +46,6 @@ pub struct Row {
     pub destination_sni: String,
     /// The increase in the window.
     pub value: f64,
-}
-
-/// Whether `entry` is visible to callers in `namespace` (its `exportTo`).
-fn exported_to(entry: &ServiceEntryView, namespace: &str) -> bool {
-    entry.export_to.is_empty()
-        || entry
-            .export_to
-            .iter()
-            .any(|e| e == "*" || e == namespace || (e == "." && entry.namespace == namespace))
 }
 
 fn reference(entry: &ServiceEntryView) -> EntryRef {

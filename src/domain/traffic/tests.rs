@@ -279,6 +279,7 @@ fn the_preview_blocks_passthrough_calls_where_the_mesh_decides() {
         has_workload_selector: false,
         setting: PolicySetting::Explicit(mode),
         recorded: false,
+        egress_hosts: None,
     };
     let sidecars = vec![
         sidecar("kept", OutboundPolicyMode::AllowAny),
