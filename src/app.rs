@@ -2,8 +2,8 @@
 
 use crate::components::{provide_live, provide_traffic_tick, LiveBanner, SessionBadge};
 use crate::pages::{
-    CreatePage, EditPage, HomePage, LoginPage, NamespacePage, RolloutPage, ServiceEntryPage,
-    ServicesPage, TrafficPage,
+    CreatePage, EditPage, HomePage, LoginPage, MapPage, NamespacePage, RolloutPage,
+    ServiceEntryPage, ServicesPage, TrafficPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, MetaTags, Title};
@@ -55,6 +55,7 @@ pub fn App() -> impl IntoView {
                     <A href="/services">"External services"</A>
                     <A href="/traffic">"Outgoing calls"</A>
                     <A href="/rollout">"Rollout"</A>
+                    <A href="/map">"Map"</A>
                     <A href="/new">"Register"</A>
                 </nav>
                 <span class="tagline">"How your Istio mesh reaches the outside world"</span>
@@ -69,6 +70,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("services") view=ServicesPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("traffic") view=TrafficPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("rollout") view=RolloutPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("map") view=MapPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("new") view=CreatePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
                     <Route

@@ -5,7 +5,7 @@ Seeds N ServiceEntries (default 5,000) across N/20 namespaces — HTTP, HTTPS/TL
 three hosts, one or two ports — and a Sidecar in every tenth namespace; starts the release
 server; waits until its caches serve; then measures, in one run:
   kubectl get serviceentries -A -o json (median of 5); the list API for all namespaces and one;
-  the pages /, /services, a namespace, an entry (median and p95 of 50); a policy switch round
+  the pages /, /services, a namespace, an entry, the reachability map (median and p95 of 50); a policy switch round
   trip; live-update latency (kubectl apply until the push reaches a connected page, median of
   10); the bytes of a first page load as served (HTML + wasm + js + css, compressed); the
   server's peak RSS.
@@ -216,8 +216,12 @@ def main():
         all_page = timed("/services", runs)
         ns_page = timed(f"/namespaces/{one}", runs)
         entry_page = timed(f"/namespaces/{one}/serviceentries/ext-0", runs)
+        # The reachability map (#16): every namespace against every host, grouped; and its JSON.
+        map_page = timed("/map", runs)
+        map_api = timed("/api/reachability_map", runs, data=b"window=1h&namespace=&host=")
         rows += [("page /", overview), ("page /services", all_page), ("page /namespaces/NS", ns_page),
-                 ("page of one entry", entry_page)]
+                 ("page of one entry", entry_page), ("page /map (budget 200 ms)", map_page),
+                 ("map API (JSON)", map_api)]
         switch = []
         for mode in ["REGISTRY_ONLY", "ALLOW_ANY", "REGISTRY_ONLY", "ALLOW_ANY"]:
             switch.append(fetch("/api/set_outbound_policy", data=f"mode={mode}".encode(),

@@ -8,6 +8,7 @@ use common::traffic::*;
 use common::TestNamespace;
 use kube::api::{Api, PostParams};
 use kube::core::DynamicObject;
+use mesh_egress::domain::map::EdgeKind;
 use mesh_egress::domain::restrict::NamespaceTarget;
 use mesh_egress::domain::rollout::Readiness;
 use mesh_egress::domain::traffic::Window;
@@ -108,7 +109,7 @@ async fn restricting_one_namespace_blocks_its_calls_only_and_lifting_restores_it
     );
 
     // The rollout view before: both namespaces not ready, for the same host.
-    let before = rollout(&actor, Window::Hour)
+    let before = rollout(&actor, Window::Hour, "")
         .await
         .expect("the rollout view");
     for ns in [s, o] {
@@ -138,7 +139,7 @@ async fn restricting_one_namespace_blocks_its_calls_only_and_lifting_restores_it
             .is_some_and(|v| v.starts_with("PassthroughCluster")),
         "the other namespace is unchanged"
     );
-    let view = rollout(&actor, Window::Hour)
+    let view = rollout(&actor, Window::Hour, "")
         .await
         .expect("the rollout view");
     let row = |ns: &str| {
@@ -388,7 +389,7 @@ async fn hosts_out_of_a_namespaces_sight_would_be_blocked_there_as_istiod_agrees
             .cloned()
             .unwrap_or_else(|| panic!("no call from {ns}: {:?}", view.calls))
     };
-    let view = rollout(&actor, Window::Hour)
+    let view = rollout(&actor, Window::Hour, "")
         .await
         .expect("the rollout view");
     let from_owner = pending(&view, w);
@@ -423,6 +424,23 @@ async fn hosts_out_of_a_namespaces_sight_would_be_blocked_there_as_istiod_agrees
     assert_eq!(row(c).readiness, Readiness::NotReady);
     assert_eq!(row(c).warnings.len(), 1);
 
+    // The map draws the same: the caller's line to the hidden host would be blocked, the
+    // owner's is a registered call; filtered to the owner's namespaces and hosts.
+    let map = mesh_egress::service::map(&actor, Window::Hour, "scope-", &scoped)
+        .await
+        .expect("the map");
+    let kind = |ns: &str| {
+        let from = map.namespaces.iter().position(|n| n.filter == ns)?;
+        let to = map.hosts.iter().position(|h| h.filter == scoped)?;
+        map.edges
+            .iter()
+            .find(|e| e.from == from && e.to == to)
+            .map(|e| e.kind)
+    };
+    assert_eq!(kind(c), Some(EdgeKind::WouldBeBlocked), "{map:?}");
+    assert_eq!(kind(w), Some(EdgeKind::Called), "{map:?}");
+    assert_eq!(kind(n), None, "narrow does not call it, and cannot see it");
+
     // What istiod pushes agrees: restricted, the hidden hosts are blocked, the visible one not.
     for ns in [w, c, n] {
         set_namespace_policy(&actor, ns, "restricted")
@@ -446,7 +464,7 @@ async fn hosts_out_of_a_namespaces_sight_would_be_blocked_there_as_istiod_agrees
         .await
         .expect("export it to the caller");
     wait_for_verdict(&line(c, &scoped), "registered").await;
-    let after = rollout(&actor, Window::Hour)
+    let after = rollout(&actor, Window::Hour, "")
         .await
         .expect("the rollout view");
     let fixed = pending(&after, c);

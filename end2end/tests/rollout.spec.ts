@@ -104,3 +104,66 @@ test("restricting a namespace without WASM: the preview and the form are plain r
   expect(sidecars("payments")).toBe("");
   await context.close();
 });
+
+test("a draft entry changes a verdict before it is saved", async ({ page }) => {
+  await expect(async () => {
+    await page.goto("/rollout?namespace=data-platform");
+    await expect(page.getByTestId("readiness-data-platform")).toHaveText("not ready", { timeout: 1_000 });
+  }).toPass({ timeout: 60_000, intervals: [2_000] });
+  const etl = page.getByTestId("pending-calls").locator("tr", { hasText: "data-platform/etl" })
+    .filter({ hasText: "example.com" });
+  await expect(etl.getByTestId("pending-verdict")).toHaveText("blocked: not registered");
+  await hydrated(page);
+
+  await page.getByText("With draft entries (not saved)").click();
+  await page.getByTestId("drafts").fill(`apiVersion: networking.istio.io/v1
+kind: ServiceEntry
+metadata:
+  name: example-draft
+  namespace: data-platform
+spec:
+  hosts: [example.com]
+  ports: [{number: 80, name: http, protocol: HTTP}]
+  resolution: DNS
+`);
+  await page.getByTestId("rollout-show").click();
+  await expect(page).toHaveURL(/drafts=/);
+  await expect(page.getByTestId("drafts-counted")).toHaveText(
+    "Counting 1 draft entry as if registered (nothing is saved): data-platform/example-draft");
+  await expect(etl.getByTestId("pending-verdict")).toHaveText("allowed (data-platform/example-draft)");
+  await expect(page.getByTestId("readiness-data-platform")).toHaveText("ready");
+  expect(kubectl("get", "serviceentries", "-n", "data-platform", "-o", "name")).not.toContain("example-draft");
+
+  // A link keeps the drafts: reloaded, the verdicts are the same.
+  await page.reload();
+  await expect(etl.getByTestId("pending-verdict")).toHaveText("allowed (data-platform/example-draft)");
+});
+
+test("the reachability map: drawn on the server, filtered by namespace and host", async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  // data-platform/etl calls example.com, which nobody registered: it passes today.
+  await expect(async () => {
+    await page.goto("/map?namespace=data-platform");
+    await expect(page.getByTestId("edge-data-platform-example.com"))
+      .toHaveAttribute("data-kind", "would-be-blocked", { timeout: 1_000 });
+  }).toPass({ timeout: 60_000, intervals: [2_000] });
+  await expect(page.getByTestId("map")).toBeVisible();
+  await expect(page.getByTestId("map-totals")).toContainText("1 namespace,");
+  await expect(page.getByTestId("map-namespace-smm-demo")).toHaveCount(0);
+
+  // By host: every namespace the demo's httpbin.org entry is visible to, and the one that calls it.
+  await page.getByTestId("map-namespace").fill("");
+  await page.getByTestId("map-host").fill("httpbin.org");
+  await page.getByTestId("map-show").click();
+  await expect(page).toHaveURL(/host=httpbin.org/);
+  await expect(page.getByTestId("edge-smm-demo-httpbin.org")).toHaveAttribute("data-kind", "called");
+  await expect(page.getByTestId("edge-payments-httpbin.org")).toHaveAttribute("data-kind", "allowed");
+
+  // A name narrows the map to it.
+  await page.getByTestId("map-namespace-smm-demo").click();
+  await expect(page).toHaveURL(/\/map\?namespace=smm-demo$/);
+  await expect(page.getByTestId("map-totals")).toContainText("1 namespace,");
+  await expect(page.getByTestId("map-host-httpbin.org")).toBeVisible();
+  await context.close();
+});

@@ -6,6 +6,7 @@
 use crate::domain::access::{NamespacePermissions, Session};
 use crate::domain::edit::EditPreview;
 use crate::domain::form::ServiceEntryForm;
+use crate::domain::map::ReachabilityMap;
 use crate::domain::paging::Page;
 use crate::domain::restrict::{NamespacePolicy, NamespacePolicyPreview};
 use crate::domain::rollout::Rollout;
@@ -221,9 +222,19 @@ acting! {
 
 acting! {
     /// Every namespace by readiness for REGISTRY_ONLY in the window: restricted, ready (nothing
-    /// it called would be blocked) or not ready (what would be).
-    "rollout" get_rollout(window: String) -> Rollout
-        = |actor| crate::service::rollout(&actor, Window::parse(&window))
+    /// it called would be blocked) or not ready (what would be), and every call's verdict under
+    /// REGISTRY_ONLY. `drafts` (ServiceEntries as YAML, not saved) count as if they existed.
+    "rollout" get_rollout(window: String, drafts: String) -> Rollout
+        = |actor| crate::service::rollout(&actor, Window::parse(&window), &drafts)
+}
+
+acting! {
+    /// The reachability map: namespaces (whose name contains `namespace`) against external
+    /// hosts (containing `host`), an edge where a namespace reaches a host — registered and
+    /// visible to it, or called in the window — with its verdict; grouped past 40 a side.
+    "reachability_map" get_reachability_map(window: String, namespace: String, host: String)
+        -> ReachabilityMap
+        = |actor| crate::service::map(&actor, Window::parse(&window), &namespace, &host)
 }
 
 /// The acting user (for the header), or none when nobody is signed in.

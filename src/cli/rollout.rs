@@ -17,6 +17,10 @@ pub struct RolloutArgs {
     /// The traffic window: 1h, 24h or 7d.
     #[arg(long, default_value = "1h")]
     pub window: String,
+    /// Draft ServiceEntries (a manifest, `-` for standard input), counted as if they existed:
+    /// what registering them would change. Nothing is written.
+    #[arg(long)]
+    pub drafts: Option<std::path::PathBuf>,
 }
 
 /// The server's own identity as the acting user, with the traffic of `prometheus`.
@@ -67,7 +71,17 @@ pub async fn rollout(
         Err(code) => return code,
     };
     let window = Window::parse(&args.window);
-    let rollout = match crate::service::rollout(&actor, window).await {
+    let drafts = match &args.drafts {
+        Some(file) => match super::read_input(file) {
+            Ok(text) => text,
+            Err(e) => {
+                eprintln!("mesh-egress: cannot read {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        },
+        None => String::new(),
+    };
+    let rollout = match crate::service::rollout(&actor, window, &drafts).await {
         Ok(rollout) => rollout,
         Err(error) => return failed(error),
     };

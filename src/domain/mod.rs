@@ -5,6 +5,7 @@ pub mod access;
 pub mod edit;
 pub mod form;
 pub mod manifest;
+pub mod map;
 pub mod overview;
 pub mod paging;
 pub mod policy;

@@ -2,10 +2,13 @@
 //! already, ready (nothing it called in the window would be blocked), or not ready (what would
 //! be blocked) — so namespaces are restricted one by one and the mesh-wide switch comes last.
 
+use super::manifest::{judge_object, parse_manifest};
 use super::overview::NamespaceInfo;
-use super::service_entry::ServiceEntryView;
+use super::service_entry::{view_from_spec, ServiceEntryView};
 use super::sidecar::{effective_policy, EffectivePolicy, SidecarPolicy};
-use super::traffic::{blocked_line, BlockedCall, Destination, TrafficStatus, Verdict, Window};
+use super::traffic::{
+    blocked_line, BlockedCall, Destination, EntryRef, TrafficStatus, Verdict, Window,
+};
 use super::visibility::{Reach, Scope, ScopeWarning};
 use super::PolicySetting;
 use serde::{Deserialize, Serialize};
@@ -111,6 +114,9 @@ pub struct Rollout {
     pub calls: Vec<PendingCall>,
     /// Wildcard entries that register called hosts nobody registered by name.
     pub wildcards: Vec<ScopeWarning>,
+    /// Draft entries (not saved) the verdicts count as if they existed.
+    #[serde(default)]
+    pub drafts: Vec<EntryRef>,
 }
 
 /// One caller's calls to one destination in the window: what happens to them today, and what
@@ -183,8 +189,10 @@ pub struct RolloutParts<'a> {
     pub namespaces: &'a [NamespaceInfo],
     /// The destinations called in the window.
     pub destinations: &'a [Destination],
-    /// Every ServiceEntry (drafts included, when asked).
+    /// Every ServiceEntry.
     pub entries: &'a [&'a ServiceEntryView],
+    /// Draft ServiceEntries, counted as if they existed.
+    pub drafts: &'a [ServiceEntryView],
     /// Istio's root namespace.
     pub root_namespace: &'a str,
     /// The mesh-wide setting (`None` when it is hidden from the user).
@@ -229,7 +237,9 @@ pub fn rollout(parts: RolloutParts) -> Rollout {
     let known = parts.status.notice().is_none();
     let not_set = PolicySetting::NotSet;
     let setting = parts.mesh.unwrap_or(&not_set);
-    let scope = Scope::new(parts.entries, parts.sidecars, parts.root_namespace);
+    let entries: Vec<&ServiceEntryView> =
+        parts.entries.iter().copied().chain(parts.drafts).collect();
+    let scope = Scope::new(&entries, parts.sidecars, parts.root_namespace);
     let calls = pending_calls(parts.destinations, &scope);
     let mut rows: Vec<RolloutRow> = parts
         .namespaces
@@ -278,10 +288,69 @@ pub fn rollout(parts: RolloutParts) -> Rollout {
         mesh: parts.mesh.cloned(),
         rows,
         calls,
+        drafts: parts
+            .drafts
+            .iter()
+            .map(|d| EntryRef {
+                namespace: d.namespace.clone(),
+                name: d.name.clone(),
+            })
+            .collect(),
     }
+}
+
+/// Draft ServiceEntries (not saved) from a manifest, each judged as `mesh-egress validate`
+/// judges it: the first invalid one, or another kind, refuses them all.
+pub fn drafts(manifest: &str) -> Result<Vec<ServiceEntryView>, String> {
+    let objects = parse_manifest(manifest).map_err(|e| e.to_string())?;
+    objects
+        .iter()
+        .map(|object| {
+            let judged = judge_object(object);
+            if judged.kind != "ServiceEntry" {
+                return Err(format!(
+                    "{}: a draft is a ServiceEntry, not a {}",
+                    judged.id, judged.kind
+                ));
+            }
+            if judged.is_invalid() {
+                return Err(judged.line());
+            }
+            let (namespace, name) = judged.id.split_once('/').unwrap_or(("default", ""));
+            let spec = object.get("spec").unwrap_or(&serde_json::Value::Null);
+            Ok(view_from_spec(namespace, name, None, 0, spec))
+        })
+        .collect()
 }
 
 /// The lines a not-ready namespace's calls print as (the command line's detail).
 pub fn blocked_lines(row: &RolloutRow) -> Vec<String> {
     row.blocked.iter().map(blocked_line).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drafts_are_judged_like_validate() {
+        let ok = drafts(
+            "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ex, namespace: etl}\n\
+             spec: {hosts: [example.com], ports: [{number: 80, name: http, protocol: HTTP}], resolution: DNS}\n",
+        )
+        .expect("a draft");
+        assert_eq!(
+            (ok[0].namespace.as_str(), ok[0].name.as_str()),
+            ("etl", "ex")
+        );
+        assert_eq!(ok[0].hosts, ["example.com"]);
+        let bad = drafts(
+            "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata: {name: ex}\nspec: {hosts: []}\n",
+        )
+        .expect_err("refused");
+        assert!(bad.starts_with("default/ex: invalid: spec.hosts"), "{bad}");
+        let other =
+            drafts("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n").expect_err("refused");
+        assert!(other.contains("a draft is a ServiceEntry"), "{other}");
+    }
 }

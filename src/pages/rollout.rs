@@ -14,8 +14,8 @@ pub fn RolloutPage() -> impl IntoView {
     let param = use_query_param();
     let tick = expect_context::<TrafficTick>();
     let rollout = Resource::new(
-        move || (param("window"), tick.get()),
-        |(window, _)| get_rollout(window),
+        move || (param("window"), param("drafts"), tick.get()),
+        |(window, drafts, _)| get_rollout(window, drafts),
     );
     view! {
         <h1>"Rolling out REGISTRY_ONLY"</h1>
@@ -23,11 +23,23 @@ pub fn RolloutPage() -> impl IntoView {
             "Restrict namespaces one at a time, starting with the ready ones; switch the mesh "
             "when none is left not ready."
         </p>
+        // A plain GET: the view, its filter and the drafts are in the URL (links and reloads
+        // keep them, and it works without WASM).
+        <form method="get" action="/rollout" class="filters" data-testid="rollout-form">
+            <input type="hidden" name="window" value=move || param("window") />
+            <label>"Calls from namespace " <input type="search" name="namespace" value=param("namespace") data-testid="calls-namespace" /></label>
+            <details open=!param("drafts").is_empty()>
+                <summary>"With draft entries (not saved)"</summary>
+                <label for="drafts">"ServiceEntries as YAML, counted as if they existed"</label>
+                <textarea id="drafts" name="drafts" rows="8" data-testid="drafts">{param("drafts")}</textarea>
+            </details>
+            <button type="submit" data-testid="rollout-show">"Show"</button>
+        </form>
         <Loading fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || rollout.get().map(|result| result.map(|rollout| {
                 let summary = rollout.summary();
                 let rows = Signal::stored(rollout.rows.clone());
-                let only = param("namespace");
+                let only = param("namespace").trim().to_string();
                 let calls: Vec<PendingCall> = rollout
                     .calls
                     .iter()
@@ -38,6 +50,16 @@ pub fn RolloutPage() -> impl IntoView {
                     <TrafficNotice status=rollout.status.clone() />
                     <WindowLinks window=rollout.window base="/rollout?".to_string() />
                     <p data-testid="rollout-summary"><strong>{summary}</strong></p>
+                    {(!rollout.drafts.is_empty()).then(|| view! {
+                        <p class="notice" data-testid="drafts-counted">
+                            {format!(
+                                "Counting {} draft entr{} as if registered (nothing is saved): {}",
+                                rollout.drafts.len(),
+                                if rollout.drafts.len() == 1 { "y" } else { "ies" },
+                                rollout.drafts.iter().map(|d| format!("{}/{}", d.namespace, d.name)).collect::<Vec<_>>().join(", ")
+                            )}
+                        </p>
+                    })}
                     {(!rollout.wildcards.is_empty()).then(|| view! {
                         <ul class="notice warn" data-testid="wildcard-warnings">
                             {rollout.wildcards.iter().map(|w| view! { <li>{w.code.clone()} ": " {w.message.clone()}</li> }).collect_view()}
@@ -52,11 +74,6 @@ pub fn RolloutPage() -> impl IntoView {
                             "Per calling workload: what happens today, and what REGISTRY_ONLY would do for its namespace, "
                             "from the entries it can see (exportTo, its Sidecar's egress hosts)."
                         </p>
-                        <form method="get" action="/rollout" class="filters">
-                            <input type="hidden" name="window" value=rollout.window.range() />
-                            <label>"Namespace " <input type="search" name="namespace" value=only data-testid="calls-namespace" /></label>
-                            <button type="submit">"Show"</button>
-                        </form>
                         <Table rows=Signal::stored(calls) columns=call_columns() row_id=|c: &PendingCall| format!("call-{}-{}-{}-{}", c.call.namespace, c.call.workload, c.call.host.as_deref().unwrap_or("unknown"), c.call.port) testid="pending-calls" />
                     </section>
                 }

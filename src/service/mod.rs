@@ -15,7 +15,9 @@ pub use entries::{
     namespace_access, service_entries_page, service_entry, undo_delete, writable_namespaces,
 };
 pub use policy::{outbound_policy, overview, switch_policy};
-pub use restrict::{namespace_policy, preview_namespace_policy, rollout, set_namespace_policy};
+pub use restrict::{
+    map, namespace_policy, preview_namespace_policy, rollout, set_namespace_policy,
+};
 pub use session::{session, sign_in, sign_out};
 pub use traffic::{
     entry_traffic, namespace_traffic, policy_preview, traffic, traffic_page, Traffic, FIRST_WAIT,

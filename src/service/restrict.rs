@@ -6,6 +6,7 @@ use super::traffic::traffic;
 use super::{checked_key, Actor, Answer};
 use crate::cluster::{Change, Changed};
 use crate::domain::access::{Access, Action};
+use crate::domain::map::{reachability_map, MapParts, ReachabilityMap};
 use crate::domain::restrict::{
     own_sidecar, plan, root_namespace_refusal, NamespacePolicy, NamespacePolicyPreview,
     NamespaceTarget, SidecarWrite,
@@ -183,8 +184,18 @@ pub async fn set_namespace_policy(
     Ok(before)
 }
 
-/// Every namespace the actor may see, by readiness for REGISTRY_ONLY in the window.
-pub async fn rollout(actor: &Actor, window: Window) -> Answer<Rollout> {
+/// Every namespace the actor may see, by readiness for REGISTRY_ONLY in the window, counting
+/// the ServiceEntries of `drafts` (a manifest, not saved; empty: none) as if they existed.
+pub async fn rollout(actor: &Actor, window: Window, drafts: &str) -> Answer<Rollout> {
+    let drafts = match drafts.trim() {
+        "" => Vec::new(),
+        manifest => {
+            crate::domain::rollout::drafts(manifest).map_err(|reason| AppError::Invalid {
+                field: "drafts".into(),
+                reason,
+            })?
+        }
+    };
     let server = &actor.server;
     let report = traffic(actor, window).await?;
     let mesh = match readable_policy(actor, None).await? {
@@ -207,8 +218,35 @@ pub async fn rollout(actor: &Actor, window: Window) -> Answer<Rollout> {
         namespaces: &namespaces,
         destinations: &report.destinations,
         entries: &entries,
+        drafts: &drafts,
         root_namespace: server.istio_namespace(),
         mesh: mesh.as_ref(),
         sidecars: &sidecars,
+    }))
+}
+
+/// The reachability map for the actor: every namespace it may see against every registered or
+/// called host (those matching the filters), grouped past a few dozen a side.
+pub async fn map(
+    actor: &Actor,
+    window: Window,
+    namespace_filter: &str,
+    host_filter: &str,
+) -> Answer<ReachabilityMap> {
+    let view = rollout(actor, window, "").await?;
+    let server = &actor.server;
+    let sidecars = actor.mapped(server.sidecar_policies().await)?;
+    let snapshot = actor.mapped(server.service_entry_snapshot().await)?;
+    let entries: Vec<&ServiceEntryView> = snapshot.entries.iter().map(|e| &**e).collect();
+    let mut namespaces: Vec<String> = view.rows.iter().map(|r| r.namespace.clone()).collect();
+    namespaces.sort();
+    Ok(reachability_map(MapParts {
+        namespaces: &namespaces,
+        entries: &entries,
+        sidecars: &sidecars,
+        root_namespace: server.istio_namespace(),
+        calls: &view.calls,
+        namespace_filter: namespace_filter.trim(),
+        host_filter: &host_filter.trim().to_ascii_lowercase(),
     }))
 }
