@@ -10,6 +10,7 @@ const pages = [
   ["edit", "/namespaces/smm-demo/serviceentries/httpbin.org/edit"],
   ["outgoing calls", "/traffic"],
   ["the rollout", "/rollout"],
+  ["the reachability map", "/map"],
   ["a namespace's restriction preview", "/namespaces/frontend?preview=restricted"],
 ];
 
