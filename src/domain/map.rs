@@ -239,6 +239,7 @@ pub fn reachability_map(parts: MapParts) -> ReachabilityMap {
             Some(patterns) => narrow.push((n, node, patterns)),
         }
     }
+    let mut everywhere_per_node = vec![0usize; host_side.nodes.len()];
     for entry in parts.entries {
         let everywhere = entry.export_to.is_empty() || entry.export_to.iter().any(|e| e == "*");
         for host in &entry.hosts {
@@ -247,11 +248,8 @@ pub fn reachability_map(parts: MapParts) -> ReachabilityMap {
                 continue;
             };
             if everywhere {
-                for (from, count) in open_per_node.iter().enumerate() {
-                    if *count > 0 {
-                        add(from, to, EdgeKind::Allowed, *count, 0.0);
-                    }
-                }
+                // Counted per host node: added once per pair of nodes below.
+                everywhere_per_node[to] += 1;
                 for (n, from, patterns) in &narrow {
                     if imported(patterns, &entry.namespace, &host, n) {
                         add(*from, to, EdgeKind::Allowed, 1, 0.0);
@@ -270,6 +268,13 @@ pub fn reachability_map(parts: MapParts) -> ReachabilityMap {
                         add(from, to, EdgeKind::Allowed, 1, 0.0);
                     }
                 }
+            }
+        }
+    }
+    for (to, hosts) in everywhere_per_node.iter().enumerate() {
+        for (from, namespaces) in open_per_node.iter().enumerate() {
+            if *hosts > 0 && *namespaces > 0 {
+                add(from, to, EdgeKind::Allowed, hosts * namespaces, 0.0);
             }
         }
     }

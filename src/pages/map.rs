@@ -166,7 +166,8 @@ fn Picture(map: ReachabilityMap) -> impl IntoView {
     view! {
         <svg
             class="map"
-            role="img"
+            // NB: a group, not an image: its names are links.
+            role="group"
             aria-label="Which namespaces reach which external hosts"
             viewBox=format!("0 0 {WIDTH} {height:.0}")
             width="100%"

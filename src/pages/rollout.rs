@@ -74,7 +74,7 @@ pub fn RolloutPage() -> impl IntoView {
                             "Per calling workload: what happens today, and what REGISTRY_ONLY would do for its namespace, "
                             "from the entries it can see (exportTo, its Sidecar's egress hosts)."
                         </p>
-                        <Table rows=Signal::stored(calls) columns=call_columns() row_id=|c: &PendingCall| format!("call-{}-{}-{}-{}", c.call.namespace, c.call.workload, c.call.host.as_deref().unwrap_or("unknown"), c.call.port) testid="pending-calls" />
+                        <Table rows=Signal::stored(calls) columns=call_columns() row_id=|c: &PendingCall| format!("call-{}-{}-{}-{}-{}", c.call.namespace, c.call.workload, c.call.host.as_deref().unwrap_or("unknown"), c.call.port, c.today.label()) testid="pending-calls" />
                     </section>
                 }
             }))}
