@@ -157,14 +157,7 @@ pub fn pending_calls(destinations: &[Destination], scope: &Scope) -> Vec<Pending
                 .as_deref()
                 .and_then(|host| scope.warning(&c.namespace, host, &after));
             calls.push(PendingCall {
-                call: BlockedCall {
-                    namespace: c.namespace.clone(),
-                    workload: c.workload.clone(),
-                    host: d.host.clone(),
-                    port: d.port_label(),
-                    protocol: d.protocol,
-                    calls: c.calls(),
-                },
+                call: BlockedCall::of(d, c),
                 today: d.verdict.clone(),
                 after,
                 warning,
@@ -177,6 +170,18 @@ pub fn pending_calls(destinations: &[Destination], scope: &Scope) -> Vec<Pending
             .then(b.call.calls.total_cmp(&a.call.calls))
     });
     calls
+}
+
+/// The calls from `namespace` that get through today and REGISTRY_ONLY would block (what
+/// restricting it would block), the busiest first.
+pub fn newly_blocked(calls: &[PendingCall], namespace: &str) -> Vec<BlockedCall> {
+    let mut blocked: Vec<BlockedCall> = calls
+        .iter()
+        .filter(|c| c.call.namespace == namespace && c.newly_blocked())
+        .map(|c| c.call.clone())
+        .collect();
+    blocked.sort_by(|a, b| b.calls.total_cmp(&a.calls));
+    blocked
 }
 
 /// What the rollout view is made of, as read.
@@ -247,14 +252,12 @@ pub fn rollout(parts: RolloutParts) -> Rollout {
         .map(|ns| {
             let effective =
                 effective_policy(&ns.name, parts.root_namespace, setting, parts.sidecars);
-            let mine = || calls.iter().filter(|c| c.call.namespace == ns.name);
-            let mut blocked: Vec<BlockedCall> = mine()
-                .filter(|c| c.newly_blocked())
-                .map(|c| c.call.clone())
+            let blocked = newly_blocked(&calls, &ns.name);
+            let mut warnings: Vec<ScopeWarning> = calls
+                .iter()
+                .filter(|c| c.call.namespace == ns.name)
+                .filter_map(|c| c.warning.clone())
                 .collect();
-            blocked.sort_by(|a, b| b.calls.total_cmp(&a.calls));
-            let mut warnings: Vec<ScopeWarning> =
-                mine().filter_map(|c| c.warning.clone()).collect();
             warnings.dedup();
             let readiness = if !effective.mode.allows_unregistered_hosts() {
                 Readiness::Restricted

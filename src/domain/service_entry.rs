@@ -230,6 +230,42 @@ pub fn age(created_epoch: i64, now_epoch: i64) -> String {
     }
 }
 
+/// A view for tests: DNS resolution, MESH_EXTERNAL, no ports.
+#[cfg(test)]
+pub(crate) fn test_view(
+    namespace: &str,
+    name: &str,
+    hosts: &[&str],
+    export_to: &[&str],
+) -> ServiceEntryView {
+    ServiceEntryView {
+        namespace: namespace.into(),
+        name: name.into(),
+        hosts: hosts.iter().map(|h| h.to_string()).collect(),
+        ports: Vec::new(),
+        resolution: "DNS".into(),
+        location: "MESH_EXTERNAL".into(),
+        export_to: export_to.iter().map(|e| e.to_string()).collect(),
+        addresses: Vec::new(),
+        endpoints: 0,
+        created: None,
+        created_at: None,
+        age: None,
+        seen: None,
+    }
+}
+
+/// A TLS port for tests.
+#[cfg(test)]
+pub(crate) fn test_tls_port(number: i64) -> PortView {
+    PortView {
+        number,
+        name: format!("tls-{number}"),
+        protocol: "TLS".into(),
+        target_port: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,10 +11,11 @@ use crate::domain::restrict::{
     own_sidecar, plan, root_namespace_refusal, NamespacePolicy, NamespacePolicyPreview,
     NamespaceTarget, SidecarWrite,
 };
-use crate::domain::rollout::{Rollout, RolloutParts};
+use crate::domain::rollout::{newly_blocked, pending_calls, Rollout, RolloutParts};
 use crate::domain::service_entry::ServiceEntryView;
 use crate::domain::sidecar::effective_policy;
-use crate::domain::traffic::{passthrough_from, Window};
+use crate::domain::traffic::Window;
+use crate::domain::visibility::Scope;
 use crate::domain::PolicyReport;
 use crate::error::AppError;
 
@@ -128,7 +129,15 @@ pub async fn preview_namespace_policy(
     }
     let report = traffic(actor, window).await?;
     let blocked = match target {
-        NamespaceTarget::Restricted => passthrough_from(&report.destinations, namespace),
+        NamespaceTarget::Restricted => {
+            // The same verdicts as the rollout view: from the entries the namespace can see.
+            let server = &actor.server;
+            let sidecars = actor.mapped(server.sidecar_policies().await)?;
+            let snapshot = actor.mapped(server.service_entry_snapshot().await)?;
+            let entries: Vec<&ServiceEntryView> = snapshot.entries.iter().map(|e| &**e).collect();
+            let scope = Scope::new(&entries, &sidecars, server.istio_namespace());
+            newly_blocked(&pending_calls(&report.destinations, &scope), namespace)
+        }
         NamespaceTarget::Allowed => Vec::new(),
     };
     Ok(NamespacePolicyPreview {

@@ -1,30 +1,14 @@
 use super::*;
 use crate::domain::rollout::PendingCall;
-use crate::domain::service_entry::PortView;
+use crate::domain::service_entry::{test_tls_port, test_view};
 use crate::domain::traffic::{BlockedCall, CallProtocol, EntryRef};
 use crate::domain::visibility::Reach;
 use crate::domain::PolicySetting;
 
 fn entry(namespace: &str, name: &str, hosts: &[&str], export_to: &[&str]) -> ServiceEntryView {
     ServiceEntryView {
-        namespace: namespace.into(),
-        name: name.into(),
-        hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        ports: vec![PortView {
-            number: 443,
-            name: "tls".into(),
-            protocol: "TLS".into(),
-            target_port: None,
-        }],
-        resolution: "DNS".into(),
-        location: "MESH_EXTERNAL".into(),
-        export_to: export_to.iter().map(|e| e.to_string()).collect(),
-        addresses: Vec::new(),
-        endpoints: 0,
-        created: None,
-        created_at: None,
-        age: None,
-        seen: None,
+        ports: vec![test_tls_port(443)],
+        ..test_view(namespace, name, hosts, export_to)
     }
 }
 

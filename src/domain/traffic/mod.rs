@@ -8,9 +8,7 @@ mod preview;
 mod report;
 mod select;
 
-pub use preview::{
-    blocked_line, passthrough_from, preview, BlockedCall, Preview, TELEMETRY_FOR_HOST_NAMES,
-};
+pub use preview::{blocked_line, preview, BlockedCall, Preview, TELEMETRY_FOR_HOST_NAMES};
 pub use report::{assemble, Row, RowKind};
 pub use select::{bytes_label, count_label, select, SortBy};
 

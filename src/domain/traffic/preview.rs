@@ -1,7 +1,7 @@
 //! "What would REGISTRY_ONLY block?": the unregistered destinations called in the window, per
 //! calling workload, in the namespaces where the switch changes the outcome.
 
-use super::{count_label, CallProtocol, Destination, Verdict, Window};
+use super::{count_label, CallProtocol, CallerTraffic, Destination, Verdict, Window};
 use crate::domain::sidecar::{effective_policy, PolicyOrigin, SidecarPolicy};
 use crate::domain::{OutboundPolicyMode, PolicySetting};
 use serde::{Deserialize, Serialize};
@@ -44,6 +44,20 @@ pub struct BlockedCall {
     pub protocol: CallProtocol,
     /// Calls in the window.
     pub calls: f64,
+}
+
+impl BlockedCall {
+    /// One caller's calls to a destination.
+    pub fn of(destination: &Destination, caller: &CallerTraffic) -> Self {
+        Self {
+            namespace: caller.namespace.clone(),
+            workload: caller.workload.clone(),
+            host: destination.host.clone(),
+            port: destination.port_label(),
+            protocol: destination.protocol,
+            calls: caller.calls(),
+        }
+    }
 }
 
 /// What switching the mesh to REGISTRY_ONLY would change, from the traffic in a window.
@@ -126,30 +140,6 @@ pub fn blocked_line(call: &BlockedCall) -> String {
     )
 }
 
-/// The calls from `namespace` that pass through today (what restricting it would block), the
-/// busiest first.
-pub fn passthrough_from(destinations: &[Destination], namespace: &str) -> Vec<BlockedCall> {
-    let mut calls: Vec<BlockedCall> = destinations
-        .iter()
-        .filter(|d| d.verdict == Verdict::Passthrough)
-        .flat_map(|d| {
-            d.callers
-                .iter()
-                .filter(|c| c.namespace == namespace)
-                .map(|c| BlockedCall {
-                    namespace: c.namespace.clone(),
-                    workload: c.workload.clone(),
-                    host: d.host.clone(),
-                    port: d.port_label(),
-                    protocol: d.protocol,
-                    calls: c.calls(),
-                })
-        })
-        .collect();
-    calls.sort_by(|a, b| b.calls.total_cmp(&a.calls));
-    calls
-}
-
 /// What a mesh-wide REGISTRY_ONLY would block: every passthrough call whose namespace would
 /// then be restricted (a Sidecar that sets ALLOW_ANY keeps its namespace open).
 pub fn preview(
@@ -179,14 +169,7 @@ pub fn preview(
                 continue;
             }
             if d.verdict == Verdict::Passthrough {
-                blocked.push(BlockedCall {
-                    namespace: c.namespace.clone(),
-                    workload: c.workload.clone(),
-                    host: d.host.clone(),
-                    port: d.port_label(),
-                    protocol: d.protocol,
-                    calls: c.calls(),
-                });
+                blocked.push(BlockedCall::of(d, c));
             }
         }
     }

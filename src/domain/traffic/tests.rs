@@ -26,30 +26,11 @@ fn row(kind: RowKind, from: &str, service: &str, name: &str, value: f64) -> Row 
 }
 
 fn entry(ns: &str, name: &str, hosts: &[&str], export_to: &[&str]) -> ServiceEntryView {
-    ServiceEntryView {
-        namespace: ns.into(),
-        name: name.into(),
-        hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        ports: vec![],
-        resolution: "DNS".into(),
-        location: "MESH_EXTERNAL".into(),
-        export_to: export_to.iter().map(|h| h.to_string()).collect(),
-        addresses: vec![],
-        endpoints: 0,
-        created: None,
-        created_at: None,
-        age: None,
-        seen: None,
-    }
+    crate::domain::service_entry::test_view(ns, name, hosts, export_to)
 }
 
 fn tcp_port(number: i64) -> PortView {
-    PortView {
-        number,
-        name: format!("tls-{number}"),
-        protocol: "TLS".into(),
-        target_port: None,
-    }
+    crate::domain::service_entry::test_tls_port(number)
 }
 
 #[test]

@@ -1,5 +1,5 @@
 use super::*;
-use crate::domain::service_entry::PortView;
+use crate::domain::service_entry::{test_tls_port, test_view};
 use crate::domain::PolicySetting;
 
 fn entry(
@@ -10,27 +10,8 @@ fn entry(
     ports: &[i64],
 ) -> ServiceEntryView {
     ServiceEntryView {
-        namespace: namespace.into(),
-        name: name.into(),
-        hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        ports: ports
-            .iter()
-            .map(|n| PortView {
-                number: *n,
-                name: format!("p{n}"),
-                protocol: "TLS".into(),
-                target_port: None,
-            })
-            .collect(),
-        resolution: "DNS".into(),
-        location: "MESH_EXTERNAL".into(),
-        export_to: export_to.iter().map(|e| e.to_string()).collect(),
-        addresses: Vec::new(),
-        endpoints: 0,
-        created: None,
-        created_at: None,
-        age: None,
-        seen: None,
+        ports: ports.iter().map(|n| test_tls_port(*n)).collect(),
+        ..test_view(namespace, name, hosts, export_to)
     }
 }
 
