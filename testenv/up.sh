@@ -83,9 +83,11 @@ write_kubeconfig "$STATE_DIR/kubeconfig-dev" dev "$(cat "$STATE_DIR/tokens/dev")
 export KUBECONFIG=$KUBECONFIG_FILE
 
 # --- CRDs: create (two exceed client-side apply's 256 KiB annotation) and wait for them ---------
-log "installing Istio $ISTIO_API_VERSION CRDs ($TESTENV_CRDS set) and the IstioControlPlane CRD"
+log "installing Istio $ISTIO_API_VERSION CRDs ($TESTENV_CRDS set) and Service Mesh Manager's CRDs"
 "$KUBECTL" apply --server-side --field-manager testenv -f "$ISTIO_CRD_FILE" >/dev/null
-"$KUBECTL" apply --server-side --field-manager testenv -f "$TESTENV_DIR/manifests/istiocontrolplane-crd.yaml" >/dev/null
+# Service Mesh Manager's real CRDs (IstioControlPlane, IstioMeshGateway, …), vendored with their
+# notice: manifests/smm/NOTICE.md.
+"$KUBECTL" apply --server-side --field-manager testenv -f "$TESTENV_DIR/manifests/smm/smm-istio-operator-crds-v2.17.4.yaml" >/dev/null
 "$KUBECTL" wait --for condition=Established --timeout 60s crd --all >/dev/null
 "$KUBECTL" apply --server-side --field-manager testenv -f "$TESTENV_DIR/manifests/rbac.yaml" >/dev/null
 
