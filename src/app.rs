@@ -2,7 +2,7 @@
 
 use crate::components::{provide_live, provide_traffic_tick, LiveBanner, SessionBadge};
 use crate::pages::{
-    CreatePage, EditPage, HomePage, LoginPage, MapPage, NamespacePage, RolloutPage,
+    CreatePage, EditPage, GatewaysPage, HomePage, LoginPage, MapPage, NamespacePage, RolloutPage,
     ServiceEntryPage, ServicesPage, TrafficPage,
 };
 use leptos::prelude::*;
@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                     <A href="/traffic">"Outgoing calls"</A>
                     <A href="/rollout">"Rollout"</A>
                     <A href="/map">"Map"</A>
+                    <A href="/gateways">"Gateways"</A>
                     <A href="/new">"Register"</A>
                 </nav>
                 <span class="tagline">"How your Istio mesh reaches the outside world"</span>
@@ -71,6 +72,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("traffic") view=TrafficPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("rollout") view=RolloutPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("map") view=MapPage ssr=SsrMode::Async />
+                    <Route path=StaticSegment("gateways") view=GatewaysPage ssr=SsrMode::Async />
                     <Route path=StaticSegment("new") view=CreatePage ssr=SsrMode::Async />
                     <Route path=StaticSegment("login") view=LoginPage ssr=SsrMode::Async />
                     <Route

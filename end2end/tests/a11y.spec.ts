@@ -11,6 +11,7 @@ const pages = [
   ["outgoing calls", "/traffic"],
   ["the rollout", "/rollout"],
   ["the reachability map", "/map"],
+  ["egress gateways", "/gateways"],
   ["a namespace's restriction preview", "/namespaces/frontend?preview=restricted"],
 ];
 

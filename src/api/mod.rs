@@ -6,6 +6,7 @@
 use crate::domain::access::{NamespacePermissions, Session};
 use crate::domain::edit::EditPreview;
 use crate::domain::form::ServiceEntryForm;
+use crate::domain::gateway::EgressGateway;
 use crate::domain::map::ReachabilityMap;
 use crate::domain::paging::Page;
 use crate::domain::restrict::{NamespacePolicy, NamespacePolicyPreview};
@@ -235,6 +236,14 @@ acting! {
     "reachability_map" get_reachability_map(window: String, namespace: String, host: String)
         -> ReachabilityMap
         = |actor| crate::service::map(&actor, Window::parse(&window), &namespace, &host)
+}
+
+acting! {
+    /// Every egress gateway: Services labelled `istio=egressgateway` and Service Mesh Manager's
+    /// IstioMeshGateways of type egress, with their ports and the hosts the Istio Gateways that
+    /// select their pods carry.
+    "egress_gateways" get_egress_gateways() -> Vec<EgressGateway>
+        = |actor| crate::service::egress_gateways(&actor)
 }
 
 /// The acting user (for the header), or none when nobody is signed in.

@@ -3,6 +3,7 @@
 
 mod entry_cache;
 pub mod error;
+mod gateways;
 mod identity;
 pub mod istiod;
 mod mirror;

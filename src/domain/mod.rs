@@ -4,6 +4,7 @@
 pub mod access;
 pub mod edit;
 pub mod form;
+pub mod gateway;
 pub mod manifest;
 pub mod map;
 pub mod overview;

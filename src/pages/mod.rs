@@ -3,6 +3,7 @@
 mod create;
 mod detail;
 mod edit;
+mod gateways;
 mod home;
 mod login;
 mod map;
@@ -15,6 +16,7 @@ mod traffic;
 pub use create::CreatePage;
 pub use detail::ServiceEntryPage;
 pub use edit::EditPage;
+pub use gateways::GatewaysPage;
 pub use home::HomePage;
 pub use login::LoginPage;
 pub use map::MapPage;

@@ -15,6 +15,11 @@ pub use entries::{
     namespace_access, service_entries_page, service_entry, undo_delete, writable_namespaces,
 };
 pub use policy::{outbound_policy, overview, switch_policy};
+
+/// Every egress gateway the actor may list, with the hosts its Gateways carry.
+pub async fn egress_gateways(actor: &Actor) -> Answer<Vec<crate::domain::gateway::EgressGateway>> {
+    actor.mapped(actor.cluster.egress_gateways().await)
+}
 pub use restrict::{
     map, namespace_policy, preview_namespace_policy, rollout, set_namespace_policy,
 };
