@@ -10,13 +10,22 @@ use kube::api::{Api, PostParams};
 use kube::core::DynamicObject;
 use mesh_egress::domain::map::EdgeKind;
 use mesh_egress::domain::restrict::NamespaceTarget;
-use mesh_egress::domain::rollout::Readiness;
+use mesh_egress::domain::rollout::{Readiness, RolloutRow};
 use mesh_egress::domain::traffic::Window;
 use mesh_egress::error::AppError;
 use mesh_egress::service::{
     namespace_policy, preview_namespace_policy, rollout, set_namespace_policy, Traffic,
 };
 use std::time::Duration;
+
+/// The rollout view's row for `namespace`.
+fn row_of(view: &mesh_egress::domain::rollout::Rollout, namespace: &str) -> RolloutRow {
+    view.rows
+        .iter()
+        .find(|r| r.namespace == namespace)
+        .cloned()
+        .unwrap_or_else(|| panic!("{namespace} is not listed"))
+}
 
 /// A Sidecar as the test compares it: what a person wrote, not what the server adds.
 fn as_written(object: &DynamicObject) -> serde_json::Value {
@@ -113,11 +122,7 @@ async fn restricting_one_namespace_blocks_its_calls_only_and_lifting_restores_it
         .await
         .expect("the rollout view");
     for ns in [s, o] {
-        let row = before
-            .rows
-            .iter()
-            .find(|r| &r.namespace == ns)
-            .expect("listed");
+        let row = row_of(&before, ns);
         assert_eq!(row.readiness, Readiness::NotReady, "{ns}: {row:?}");
     }
 
@@ -142,13 +147,7 @@ async fn restricting_one_namespace_blocks_its_calls_only_and_lifting_restores_it
     let view = rollout(&actor, Window::Hour, "")
         .await
         .expect("the rollout view");
-    let row = |ns: &str| {
-        view.rows
-            .iter()
-            .find(|r| r.namespace == ns)
-            .cloned()
-            .expect("listed")
-    };
+    let row = |ns: &str| row_of(&view, ns);
     assert_eq!(row(s).readiness, Readiness::Restricted);
     assert_eq!(row(o).readiness, Readiness::NotReady);
     assert!(row(s)
@@ -414,13 +413,7 @@ async fn hosts_out_of_a_namespaces_sight_would_be_blocked_there_as_istiod_agrees
         "{}",
         warning.message
     );
-    let row = |ns: &str| {
-        view.rows
-            .iter()
-            .find(|r| r.namespace == ns)
-            .cloned()
-            .expect("listed")
-    };
+    let row = |ns: &str| row_of(&view, ns);
     assert_eq!(row(c).readiness, Readiness::NotReady);
     assert_eq!(row(c).warnings.len(), 1);
 
