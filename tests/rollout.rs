@@ -56,12 +56,7 @@ async fn restricting_one_namespace_blocks_its_calls_only_and_lifting_restores_it
         "egress": [{"hosts": ["./*", "istio-system/*"]}],
         "outboundTrafficPolicy": {"mode": "ALLOW_ANY"}
     }});
-    let sidecars =
-        Api::<DynamicObject>::namespaced_with(shop.client.clone(), s, &sidecar_resource());
-    let own = sidecars
-        .create(&PostParams::default(), &own)
-        .await
-        .expect("create the shop's Sidecar");
+    let own = create_sidecar(&shop, own).await;
     let _scenario = Scenario::play(
         s,
         &format!(
@@ -341,10 +336,7 @@ async fn hosts_out_of_a_namespaces_sight_would_be_blocked_there_as_istiod_agrees
     http_listener_on_80(&narrow).await;
     let mut own = DynamicObject::new("default", &sidecar_resource()).within(n);
     own.data = serde_json::json!({"spec": {"egress": [{"hosts": ["./*", "istio-system/*"]}]}});
-    Api::<DynamicObject>::namespaced_with(narrow.client.clone(), n, &sidecar_resource())
-        .create(&PostParams::default(), &own)
-        .await
-        .expect("create the narrow Sidecar");
+    create_sidecar(&narrow, own).await;
     let _scenario = Scenario::play(
         w,
         &format!(

@@ -4,7 +4,7 @@
 use super::policy::readable_policy;
 use super::traffic::traffic;
 use super::{checked_key, Actor, Answer};
-use crate::cluster::{Change, Changed};
+use crate::cluster::{Change, Changed, EntrySnapshot};
 use crate::domain::access::{Access, Action};
 use crate::domain::map::{reachability_map, MapParts, ReachabilityMap};
 use crate::domain::restrict::{
@@ -14,10 +14,12 @@ use crate::domain::restrict::{
 use crate::domain::rollout::{newly_blocked, pending_calls, Rollout, RolloutParts};
 use crate::domain::service_entry::ServiceEntryView;
 use crate::domain::sidecar::effective_policy;
+use crate::domain::sidecar::SidecarPolicy;
 use crate::domain::traffic::Window;
 use crate::domain::visibility::Scope;
 use crate::domain::PolicyReport;
 use crate::error::AppError;
+use std::sync::Arc;
 
 fn target(mode: &str) -> Answer<NamespaceTarget> {
     NamespaceTarget::parse(mode).map_err(|reason| AppError::Invalid {
@@ -196,6 +198,17 @@ pub async fn set_namespace_policy(
 /// Every namespace the actor may see, by readiness for REGISTRY_ONLY in the window, counting
 /// the ServiceEntries of `drafts` (a manifest, not saved; empty: none) as if they existed.
 pub async fn rollout(actor: &Actor, window: Window, drafts: &str) -> Answer<Rollout> {
+    Ok(rollout_read(actor, window, drafts).await?.rollout)
+}
+
+/// The rollout view and what it was made from (the map draws from the same reads).
+struct RolloutRead {
+    rollout: Rollout,
+    sidecars: Vec<SidecarPolicy>,
+    snapshot: Arc<EntrySnapshot>,
+}
+
+async fn rollout_read(actor: &Actor, window: Window, drafts: &str) -> Answer<RolloutRead> {
     let drafts = match drafts.trim() {
         "" => Vec::new(),
         manifest => {
@@ -221,7 +234,7 @@ pub async fn rollout(actor: &Actor, window: Window, drafts: &str) -> Answer<Roll
     let sidecars = actor.mapped(server.sidecar_policies().await)?;
     let snapshot = actor.mapped(server.service_entry_snapshot().await)?;
     let entries: Vec<&ServiceEntryView> = snapshot.entries.iter().map(|e| &**e).collect();
-    Ok(crate::domain::rollout::rollout(RolloutParts {
+    let rollout = crate::domain::rollout::rollout(RolloutParts {
         window,
         status: report.status,
         namespaces: &namespaces,
@@ -231,7 +244,13 @@ pub async fn rollout(actor: &Actor, window: Window, drafts: &str) -> Answer<Roll
         root_namespace: server.istio_namespace(),
         mesh: mesh.as_ref(),
         sidecars: &sidecars,
-    }))
+    });
+    drop(entries);
+    Ok(RolloutRead {
+        rollout,
+        sidecars,
+        snapshot,
+    })
 }
 
 /// The reachability map for the actor: every namespace it may see against every registered or
@@ -242,10 +261,12 @@ pub async fn map(
     namespace_filter: &str,
     host_filter: &str,
 ) -> Answer<ReachabilityMap> {
-    let view = rollout(actor, window, "").await?;
+    let RolloutRead {
+        rollout: view,
+        sidecars,
+        snapshot,
+    } = rollout_read(actor, window, "").await?;
     let server = &actor.server;
-    let sidecars = actor.mapped(server.sidecar_policies().await)?;
-    let snapshot = actor.mapped(server.service_entry_snapshot().await)?;
     let entries: Vec<&ServiceEntryView> = snapshot.entries.iter().map(|e| &**e).collect();
     let mut namespaces: Vec<String> = view.rows.iter().map(|r| r.namespace.clone()).collect();
     namespaces.sort();

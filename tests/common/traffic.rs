@@ -126,15 +126,22 @@ pub fn sidecar_resource() -> ApiResource {
     )
 }
 
-pub async fn create_restricting_sidecar(ns: &TestNamespace) {
-    let mut sidecar = DynamicObject::new("default", &sidecar_resource()).within(&ns.name);
-    sidecar.data = serde_json::json!({
-        "spec": {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}
-    });
+/// Creates `sidecar` (named and with its spec; labels and annotations as given) in `ns`, as a
+/// person would with kubectl, and answers it as stored.
+pub async fn create_sidecar(ns: &TestNamespace, mut sidecar: DynamicObject) -> DynamicObject {
+    sidecar.metadata.namespace = Some(ns.name.clone());
     Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &sidecar_resource())
         .create(&PostParams::default(), &sidecar)
         .await
-        .expect("create the Sidecar");
+        .expect("create the Sidecar")
+}
+
+pub async fn create_restricting_sidecar(ns: &TestNamespace) {
+    let mut sidecar = DynamicObject::new("default", &sidecar_resource());
+    sidecar.data = serde_json::json!({
+        "spec": {"outboundTrafficPolicy": {"mode": "REGISTRY_ONLY"}}
+    });
+    create_sidecar(ns, sidecar).await;
 }
 
 /// Registers an unrelated HTTP host on port 80 in `ns`: like an in-mesh HTTP service on 80, it
