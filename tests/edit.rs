@@ -32,6 +32,14 @@ async fn opened(prefix: &str) -> (TestNamespace, Actor, ServiceEntryDetail, Stri
     });
     ns.create_service_entry_object(serde_json::from_value(object).expect("object"))
         .await;
+    // istiod allocates the entry an address (`status.addresses`) right after it is created,
+    // which moves its version: the page is opened once that has happened, as a person would.
+    for _ in 0..100 {
+        if stored(&ns, "httpbin").await.data["status"]["addresses"].is_array() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     let actor = common::local_actor(&ns.cluster().await);
     let detail = service_entry(&actor, &ns.name, "httpbin")
         .await

@@ -3,7 +3,7 @@
 //! version the user started from, so a change made meanwhile is never overwritten.
 
 use super::{checked_key, Actor, Answer};
-use crate::cluster::{Change, Changed};
+use crate::cluster::{Change, Changed, ErrorKind};
 use crate::domain::edit::{
     changed_since_opened, changes, comparable, line_diff, merge_form, EditPreview,
 };
@@ -111,14 +111,25 @@ pub async fn preview_edit(
     opened_at: &str,
     edit: &Edit,
 ) -> Answer<EditPreview> {
-    let prepared = prepare(actor, namespace, name, edit).await?;
-    // istiod's webhook (and the API server's schema) judge it, and nothing is written.
-    actor.mapped(
-        actor
+    // istiod's webhook (and the API server's schema) judge it, and nothing is written. The
+    // entry may move between the read and the dry run (istiod writes its allocated addresses
+    // into `status` right after a create): the preview is then made again against that version.
+    let mut attempts = 0;
+    let prepared = loop {
+        attempts += 1;
+        let prepared = prepare(actor, namespace, name, edit).await?;
+        let judged = actor
             .cluster
             .replace_service_entry(namespace, name, prepared.object.clone(), true)
-            .await,
-    )?;
+            .await;
+        match judged {
+            Err(e) if e.kind == ErrorKind::Conflict && attempts < 3 => continue,
+            judged => {
+                actor.mapped(judged)?;
+                break prepared;
+            }
+        }
+    };
     let (before, after) = (comparable(&prepared.current), comparable(&prepared.object));
     Ok(EditPreview {
         namespace: namespace.to_string(),
