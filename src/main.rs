@@ -29,6 +29,9 @@ async fn main() -> std::process::ExitCode {
         Some(Command::Rollout(args)) => {
             Ok(mesh_egress::cli::rollout(&cli.cluster, &cli.prometheus, &args).await)
         }
+        Some(Command::Route(args)) => {
+            Ok(mesh_egress::cli::route(&cli.cluster, &cli.prometheus, &args).await)
+        }
         Some(Command::OutboundTrafficPolicy(args))
         | Some(Command::Istio {
             command: IstioCommand::OutboundTrafficPolicy(args),

@@ -11,6 +11,7 @@ use crate::domain::map::ReachabilityMap;
 use crate::domain::paging::Page;
 use crate::domain::restrict::{NamespacePolicy, NamespacePolicyPreview};
 use crate::domain::rollout::Rollout;
+use crate::domain::route::{RoutePlan, RoutePreview, RoutingView};
 #[cfg(feature = "ssr")]
 use crate::domain::service_entry::Seen;
 use crate::domain::service_entry::{ServiceEntryDetail, ServiceEntryView};
@@ -244,6 +245,38 @@ acting! {
     /// select their pods carry.
     "egress_gateways" get_egress_gateways() -> Vec<EgressGateway>
         = |actor| crate::service::egress_gateways(&actor)
+}
+
+acting! {
+    /// How the entry `namespace/name` leaves the mesh (directly, via a gateway mesh-egress
+    /// routed it through, or by a VirtualService written by hand), and the egress gateways and
+    /// ports it could be routed by.
+    "entry_routing" get_entry_routing(namespace: String, name: String) -> RoutingView
+        = |actor| crate::service::entry_routing(&actor, &namespace, &name)
+}
+
+acting! {
+    /// What routing the entry through `gateway` (`namespace/name`) on `port` (empty: its one
+    /// HTTP or TLS port) writes — a Gateway, a DestinationRule and a VirtualService per host —
+    /// judged by istiod's webhook in a dry run, or why it would not work. Writes nothing.
+    "preview_route" preview_route(namespace: String, name: String, gateway: String, port: String)
+        -> RoutePreview
+        = |actor| crate::service::preview_route(&actor, &namespace, &name, &gateway, &port)
+}
+
+acting! {
+    /// Routes the entry through `gateway` on `port`: every object judged by a dry run, then
+    /// written; a failure midway removes what was written.
+    "route_entry" route_entry(namespace: String, name: String, gateway: String, port: String)
+        -> RoutePlan
+        = |actor| crate::service::route_entry(&actor, &namespace, &name, &gateway, &port)
+}
+
+acting! {
+    /// Stops routing the entry through a gateway: removes exactly the objects mesh-egress wrote
+    /// for it, and names them. Routing written by hand is refused (left alone).
+    "stop_routing" stop_routing(namespace: String, name: String) -> Vec<String>
+        = |actor| crate::service::stop_routing(&actor, &namespace, &name)
 }
 
 /// The acting user (for the header), or none when nobody is signed in.

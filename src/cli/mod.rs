@@ -2,9 +2,11 @@
 
 mod apply;
 mod rollout;
+mod route;
 
 pub use apply::{apply, ApplyArgs};
 pub use rollout::{rollout, RolloutArgs};
+pub use route::{route, RouteArgs};
 
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::domain::policy::parse_requested_mode;
@@ -134,6 +136,9 @@ pub enum Command {
     /// Every namespace by readiness for REGISTRY_ONLY, from the traffic in the window: one
     /// line per namespace, `<namespace> <restricted|ready|not ready> …`.
     Rollout(RolloutArgs),
+    /// Route a ServiceEntry through an egress gateway (`--via NS/GATEWAY NS/ENTRY`), stop
+    /// (`--stop NS/ENTRY`), or show how it leaves the mesh (`NS/ENTRY`).
+    Route(RouteArgs),
     /// The same commands under `istio`, as Service Mesh Manager's CLI spells them.
     Istio {
         /// The Istio command.

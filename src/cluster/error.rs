@@ -70,6 +70,15 @@ impl ClusterError {
     }
 
     /// Nothing was sent, for `reason`.
+    /// The same failure, its words followed by `what` (which object, what was kept).
+    pub fn context(mut self, what: &str) -> Self {
+        self.message = match self.message.is_empty() {
+            true => what.to_string(),
+            false => format!("{}: {what}", self.message),
+        };
+        self
+    }
+
     pub fn precondition(reason: String) -> Self {
         Self::new(ErrorKind::Precondition, "", reason)
     }

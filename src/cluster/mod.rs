@@ -8,6 +8,7 @@ mod identity;
 pub mod istiod;
 mod mirror;
 mod policy;
+mod routes;
 mod service_entries;
 mod sidecars;
 mod state;
@@ -69,6 +70,8 @@ struct Mirrors {
     mesh_config: Mirror<ConfigMap>,
     /// Service Mesh Manager's control planes in the Istio namespace.
     control_planes: Mirror<DynamicObject>,
+    /// Every VirtualService's hosts and gateways (routing through egress gateways).
+    virtual_services: Mirror<DynamicObject>,
 }
 
 /// What the overview keeps of a namespace: its name and labels.
@@ -358,11 +361,28 @@ impl Cluster {
                 policy::keep_mesh_config,
                 "control planes",
             );
+            let virtual_services = loop {
+                match cluster
+                    .networking_resource("VirtualService", "virtualservices")
+                    .await
+                {
+                    Ok(resource) => {
+                        break Mirror::start(
+                            Api::<DynamicObject>::all_with(cluster.watch_client.clone(), &resource),
+                            resource,
+                            routes::keep_routing,
+                            "virtual services",
+                        )
+                    }
+                    Err(_) => tokio::time::sleep(std::time::Duration::from_secs(2)).await,
+                }
+            };
             let _ = cluster.mirrors.set(Mirrors {
                 namespaces,
                 sidecars,
                 mesh_config,
                 control_planes,
+                virtual_services,
             });
         });
     }

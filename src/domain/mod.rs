@@ -12,6 +12,7 @@ pub mod paging;
 pub mod policy;
 pub mod restrict;
 pub mod rollout;
+pub mod route;
 pub mod service_entry;
 pub mod sidecar;
 pub mod traffic;

@@ -6,6 +6,7 @@ mod edit;
 mod entries;
 mod policy;
 mod restrict;
+mod route;
 mod session;
 mod traffic;
 
@@ -23,6 +24,7 @@ pub async fn egress_gateways(actor: &Actor) -> Answer<Vec<crate::domain::gateway
 pub use restrict::{
     map, namespace_policy, preview_namespace_policy, rollout, set_namespace_policy,
 };
+pub use route::{entry_routing, preview_route, route_entry, stop_routing};
 pub use session::{session, sign_in, sign_out};
 pub use traffic::{
     entry_traffic, namespace_traffic, policy_preview, traffic, traffic_page, Traffic, FIRST_WAIT,
