@@ -197,6 +197,19 @@ async fn deploy_is_safe_as_shipped_and_its_service_account_does_what_the_server_
         ),
         (vec!["watch", "namespaces"], true),
         (vec!["watch", "sidecars.networking.istio.io", "-A"], true),
+        (
+            vec!["watch", "virtualservices.networking.istio.io", "-A"],
+            true,
+        ),
+        (
+            vec![
+                "create",
+                "virtualservices.networking.istio.io",
+                "-n",
+                &ns.name,
+            ],
+            false,
+        ),
         (vec!["watch", "configmaps", "-A"], false),
         (
             vec![
@@ -275,6 +288,34 @@ async fn deploy_is_safe_as_shipped_and_its_service_account_does_what_the_server_
         (
             vec!["delete", "sidecars.networking.istio.io", "-n", &ns.name],
             true,
+        ),
+        (vec!["list", "services", "-A"], true),
+        (
+            vec![
+                "create",
+                "gateways.networking.istio.io",
+                "-n",
+                "istio-system",
+            ],
+            true,
+        ),
+        (
+            vec![
+                "delete",
+                "virtualservices.networking.istio.io",
+                "-n",
+                &ns.name,
+            ],
+            true,
+        ),
+        (
+            vec![
+                "update",
+                "virtualservices.networking.istio.io",
+                "-n",
+                &ns.name,
+            ],
+            false,
         ),
         (
             vec!["update", "configmaps/istio", "-n", "istio-system"],

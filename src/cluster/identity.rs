@@ -96,7 +96,15 @@ fn bearer(config: &mut kube::Config, token: &str) {
 
 /// The verb and resource the API server checks for an action, and the words for a denial.
 fn resource_attributes(action: &Action) -> (ResourceAttributes, String) {
+    let every_namespace = String::new();
     let (verb, group, resource, namespace, name) = match action {
+        Action::ListVirtualServices => (
+            "list",
+            NETWORKING_GROUP,
+            "virtualservices",
+            &every_namespace,
+            None,
+        ),
         Action::ListServiceEntries { namespace } => {
             ("list", NETWORKING_GROUP, "serviceentries", namespace, None)
         }
@@ -149,7 +157,10 @@ fn resource_attributes(action: &Action) -> (ResourceAttributes, String) {
         Some(name) => format!("{resource} {name:?}"),
         None => resource.to_string(),
     };
-    let denied = format!("you may not {verb} {object} in namespace {namespace}");
+    let denied = match namespace.is_empty() {
+        true => format!("you may not {verb} {object} across namespaces"),
+        false => format!("you may not {verb} {object} in namespace {namespace}"),
+    };
     let attributes = ResourceAttributes {
         verb: Some(verb.to_string()),
         group: Some(group.to_string()),

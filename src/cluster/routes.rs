@@ -3,6 +3,7 @@
 //! objects of a route (`domain::route`), written all or nothing and found again by label.
 
 use super::{Cluster, ClusterError, FIELD_MANAGER, NETWORKING_GROUP};
+use crate::domain::access::Action;
 use crate::domain::route::{
     RouteObject, RoutePlan, VirtualServiceInfo, ROUTES_ANNOTATION, ROUTE_LABEL, VIA_ANNOTATION,
 };
@@ -88,13 +89,20 @@ impl Cluster {
     }
 
     /// Every VirtualService, as routing needs it: from the watch-fed copy when it is fresh and
-    /// the server acts for itself, else with one LIST as the acting identity.
+    /// the acting identity may list them (asked of the API server, answers kept briefly), else
+    /// with one LIST as the acting identity.
     pub async fn virtual_services(&self) -> Result<Vec<VirtualServiceInfo>, ClusterError> {
-        let mirrored = self
+        let mut mirrored = self
             .mirrors
             .get()
-            .and_then(|m| m.virtual_services.objects())
-            .filter(|_| self.acts_as_server);
+            .and_then(|m| m.virtual_services.objects());
+        if mirrored.is_some()
+            && !self.acts_as_server
+            && !self.can(&Action::ListVirtualServices).await?.allowed()
+        {
+            // Read as the user: the API server's refusal says what is missing.
+            mirrored = None;
+        }
         let mut infos: Vec<VirtualServiceInfo> = match mirrored {
             Some(objects) => objects.iter().map(|o| info(o)).collect(),
             None => {

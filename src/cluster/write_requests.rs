@@ -13,15 +13,15 @@ use tower_test::mock;
 /// One request the mock expects, and its answer.
 struct Exchange {
     method: Method,
-    path: &'static str,
+    path: String,
     status: u16,
     answer: Value,
 }
 
-fn exchange(method: Method, path: &'static str, status: u16, answer: Value) -> Exchange {
+fn exchange(method: Method, path: impl Into<String>, status: u16, answer: Value) -> Exchange {
     Exchange {
         method,
-        path,
+        path: path.into(),
         status,
         answer,
     }
@@ -56,7 +56,7 @@ fn scripted(script: Vec<Exchange>) -> (Cluster, tokio::task::JoinHandle<Vec<Rece
             let (request, reply) = handle.next_request().await.expect("a request");
             assert_eq!(
                 (request.method(), request.uri().path()),
-                (&step.method, step.path),
+                (&step.method, step.path.as_str()),
                 "request {} in order",
                 received.len() + 1
             );
@@ -204,4 +204,76 @@ async fn a_create_is_a_dry_run_first_and_the_write_after() {
         "the write is what the dry run judged"
     );
     assert_eq!(write.body["metadata"]["namespace"], "shop");
+}
+
+#[tokio::test]
+async fn a_route_failing_midway_removes_what_it_wrote() {
+    use crate::domain::gateway::{EgressGateway, GatewayPort, GatewaySource};
+    use crate::domain::service_entry::{test_tls_port, test_view};
+    let mut entry = test_view("shop", "stripe", &["api.stripe.com"], &[]);
+    entry.ports = vec![test_tls_port(443)];
+    let gateway = EgressGateway {
+        namespace: "istio-system".into(),
+        name: "istio-egressgateway".into(),
+        source: GatewaySource::IstioLabel,
+        ports: vec![GatewayPort {
+            number: 443,
+            name: "https".into(),
+        }],
+        pod_labels: [("istio".to_string(), "egressgateway".to_string())].into(),
+        gateways: Vec::new(),
+        hosts: Vec::new(),
+    };
+    let plan = crate::domain::route::plan(&entry, &gateway, None, &[]).expect("a plan");
+    let groups = json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [{
+        "name": "networking.istio.io",
+        "versions": [{"groupVersion": "networking.istio.io/v1", "version": "v1"}],
+        "preferredVersion": {"groupVersion": "networking.istio.io/v1", "version": "v1"}}]});
+    let resources = json!({"kind": "APIResourceList", "apiVersion": "v1",
+        "groupVersion": "networking.istio.io/v1", "resources": []});
+    const GATEWAYS: &str = "/apis/networking.istio.io/v1/namespaces/istio-system/gateways";
+    const RULES: &str = "/apis/networking.istio.io/v1/namespaces/istio-system/destinationrules";
+    const SERVICES: &str = "/apis/networking.istio.io/v1/namespaces/shop/virtualservices";
+    let ok = |o: &crate::domain::route::RouteObject| o.object.clone();
+    let refused = json!({"kind": "Status", "apiVersion": "v1", "status": "Failure",
+        "reason": "InternalError", "message": "etcdserver: request timed out", "code": 500});
+    let (g, d, v) = (
+        ok(&plan.objects[0]),
+        ok(&plan.objects[1]),
+        ok(&plan.objects[2]),
+    );
+    let (cluster, server) = scripted(vec![
+        exchange(Method::GET, "/apis", 200, groups),
+        exchange(Method::GET, "/apis/networking.istio.io/v1", 200, resources),
+        // Every object judged first…
+        exchange(Method::POST, GATEWAYS, 201, g.clone()),
+        exchange(Method::POST, RULES, 201, d.clone()),
+        exchange(Method::POST, SERVICES, 201, v.clone()),
+        // …then written, and the third write fails:
+        exchange(Method::POST, GATEWAYS, 201, g.clone()),
+        exchange(Method::POST, RULES, 201, d.clone()),
+        exchange(Method::POST, SERVICES, 500, refused),
+        // what was written is removed again, the last first.
+        exchange(
+            Method::DELETE,
+            format!("{RULES}/{}", plan.objects[1].name),
+            200,
+            d,
+        ),
+        exchange(
+            Method::DELETE,
+            format!("{GATEWAYS}/{}", plan.objects[0].name),
+            200,
+            g,
+        ),
+    ]);
+    let error = cluster.write_route(&plan, false).await.expect_err("failed");
+    assert!(error.message.ends_with("nothing was kept"), "{error:?}");
+    let received = server.await.expect("the mock ran");
+    assert!(received[2..5]
+        .iter()
+        .all(|r| r.query.contains("dryRun=All")));
+    assert!(received[5..8].iter().all(|r| !r.query.contains("dryRun")));
+    assert_eq!(received[8].method, Method::DELETE);
+    assert_eq!(received[9].method, Method::DELETE);
 }

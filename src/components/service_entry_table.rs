@@ -35,7 +35,10 @@ pub fn ServiceEntryTable(
     columns.extend([
         Column::new("Name", |e: &ServiceEntryView| {
             let href = format!("/namespaces/{}/serviceentries/{}", e.namespace, e.name);
-            view! { <a href=href>{e.name.clone()}</a> }.into_any()
+            let via = e.via.clone().map(|via| {
+                view! { " " <span class="badge small" data-testid="entry-via">{via}</span> }
+            });
+            view! { <a href=href>{e.name.clone()}</a> {via} }.into_any()
         }),
         Column::new("Hosts", |e: &ServiceEntryView| text(e.hosts.join(", "))).class("hosts"),
         Column::new("Ports", |e: &ServiceEntryView| {

@@ -41,6 +41,8 @@ pub enum Action {
         /// Istio's namespace.
         namespace: String,
     },
+    /// List every namespace's VirtualServices (how entries are routed through gateways).
+    ListVirtualServices,
     /// Restrict a namespace (or lift it): change the namespace's Sidecars.
     ChangeSidecars {
         /// The namespace.

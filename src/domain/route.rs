@@ -152,6 +152,9 @@ pub struct RoutingView {
     pub gateways: Vec<EgressGateway>,
     /// The entry's ports that can be routed (HTTP and TLS).
     pub ports: Vec<i64>,
+    /// The objects mesh-egress wrote for it, as YAML documents (when it routed it).
+    #[serde(default)]
+    pub yaml: Option<String>,
 }
 
 /// The entry's ports that can be routed through a gateway by host.
@@ -260,6 +263,16 @@ pub fn routing(entry: &ServiceEntryView, services: &[VirtualServiceInfo]) -> Ent
             .map(|vs| format!("{}/{}", vs.namespace, vs.name))
             .collect(),
         gateways,
+    }
+}
+
+/// Marks each of `views` with how it leaves the mesh when through a gateway.
+pub fn mark_routed(views: &mut [ServiceEntryView], services: &[VirtualServiceInfo]) {
+    if services.is_empty() {
+        return;
+    }
+    for view in views {
+        view.via = routing(view, services).label();
     }
 }
 

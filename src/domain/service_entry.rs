@@ -66,6 +66,10 @@ pub struct ServiceEntryView {
     /// so an object changed since is not deleted.
     #[serde(default)]
     pub seen: Option<Seen>,
+    /// "via gateway NS/NAME:PORT" when its traffic leaves through an egress gateway (lists
+    /// mark the rows they show; `None` also when not read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
 }
 
 /// Which version of an object a user saw.
@@ -195,6 +199,7 @@ pub fn view_from_spec(
         created_at,
         age,
         seen: None,
+        via: None,
     }
 }
 
@@ -252,6 +257,7 @@ pub(crate) fn test_view(
         created_at: None,
         age: None,
         seen: None,
+        via: None,
     }
 }
 

@@ -65,6 +65,7 @@ pub fn ServiceEntryPage() -> impl IntoView {
                                 <dt>"Conditions"</dt><dd>{if detail.conditions.is_empty() { "none reported".to_string() } else { detail.conditions.join("; ") }}</dd>
                             </dl>
                         </section>
+                        <super::route::EntryRoutingCard namespace=view.namespace.clone() name=view.name.clone() />
                         <EntryCalls namespace=view.namespace.clone() name=view.name.clone() />
                         <section class="card">
                             <h2>"Validation"</h2>

@@ -10,6 +10,7 @@ mod map;
 mod namespace;
 mod restrict;
 mod rollout;
+mod route;
 mod services;
 mod traffic;
 

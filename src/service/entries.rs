@@ -7,6 +7,7 @@ use crate::domain::access::{Access, Action, NamespacePermissions};
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::manifest::service_entry_for_create;
 use crate::domain::paging::{Page, PageRequest};
+use crate::domain::route::mark_routed;
 use crate::domain::service_entry::{Seen, ServiceEntryDetail, ServiceEntryView};
 use crate::domain::validation::is_valid;
 use crate::error::AppError;
@@ -57,13 +58,21 @@ pub async fn list_service_entries(
     if namespace.is_empty() && visible.is_none() {
         return Ok(snapshot.aged(now));
     }
-    Ok(Arc::new(
-        snapshot
-            .in_namespace(namespace)
-            .filter(|e| visible.as_ref().is_none_or(|v| v.contains(&e.namespace)))
-            .map(|e| e.aged(now))
-            .collect(),
-    ))
+    let mut rows: Vec<ServiceEntryView> = snapshot
+        .in_namespace(namespace)
+        .filter(|e| visible.as_ref().is_none_or(|v| v.contains(&e.namespace)))
+        .map(|e| e.aged(now))
+        .collect();
+    marked(actor, &mut rows).await;
+    Ok(Arc::new(rows))
+}
+
+/// Marks the rows shown with the gateway they leave through; routing that cannot be read
+/// (the VirtualServices hidden from the actor) leaves them unmarked.
+async fn marked(actor: &Actor, rows: &mut [ServiceEntryView]) {
+    if let Ok(services) = actor.cluster.virtual_services().await {
+        mark_routed(rows, &services);
+    }
 }
 
 /// One page of the ServiceEntries of a namespace (empty: every namespace the actor may list)
@@ -89,7 +98,9 @@ pub async fn service_entries_page(
     let total = listed.len();
     let matching = listed.into_iter().filter(|e| e.matches(query)).collect();
     let now = now() as i64;
-    Ok(Page::of(matching, total, request).map(|e| e.aged(now)))
+    let mut page = Page::of(matching, total, request).map(|e| e.aged(now));
+    marked(actor, &mut page.items).await;
+    Ok(page)
 }
 
 /// One ServiceEntry with every field, its YAML and what validation finds in it.

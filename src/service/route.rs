@@ -13,6 +13,11 @@ use crate::domain::service_entry::ServiceEntryView;
 use crate::domain::yaml::to_yaml;
 use crate::error::AppError;
 
+/// Objects as one multi-document YAML text.
+fn documents<'a>(objects: impl Iterator<Item = &'a serde_json::Value>) -> String {
+    objects.map(to_yaml).collect::<Vec<_>>().join("---\n")
+}
+
 async fn entry(actor: &Actor, namespace: &str, name: &str) -> Answer<ServiceEntryView> {
     checked_key(namespace, Some(name))?;
     Ok(actor
@@ -25,10 +30,25 @@ pub async fn entry_routing(actor: &Actor, namespace: &str, name: &str) -> Answer
     let view = entry(actor, namespace, name).await?;
     let services = actor.mapped(actor.cluster.virtual_services().await)?;
     let gateways = actor.mapped(actor.cluster.egress_gateways().await)?;
+    let routing = routing(&view, &services);
+    let yaml = match routing {
+        EntryRouting::Routed { .. } => {
+            let id = format!("{namespace}/{name}");
+            let objects = actor.mapped(
+                actor
+                    .cluster
+                    .route_objects(&id, &route_name(namespace, name))
+                    .await,
+            )?;
+            Some(documents(objects.iter().map(|o| &o.object)))
+        }
+        _ => None,
+    };
     Ok(RoutingView {
-        routing: routing(&view, &services),
+        routing,
         ports: routable_ports(&view),
         gateways,
+        yaml,
     })
 }
 
@@ -86,12 +106,7 @@ pub async fn preview_route(
 ) -> Answer<RoutePreview> {
     let plan = planned(actor, namespace, name, gateway, port).await?;
     actor.mapped(actor.cluster.write_route(&plan, true).await)?;
-    let yaml = plan
-        .objects
-        .iter()
-        .map(|o| to_yaml(&o.object))
-        .collect::<Vec<_>>()
-        .join("---\n");
+    let yaml = documents(plan.objects.iter().map(|o| &o.object));
     Ok(RoutePreview { plan, yaml })
 }
 

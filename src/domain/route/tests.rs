@@ -25,6 +25,7 @@ fn entry(resolution: &str, ports: &[(i64, &str)], hosts: &[&str]) -> ServiceEntr
         created_at: None,
         age: None,
         seen: None,
+        via: None,
     }
 }
 
