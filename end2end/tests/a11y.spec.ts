@@ -13,6 +13,7 @@ const pages = [
   ["the reachability map", "/map"],
   ["egress gateways", "/gateways"],
   ["a namespace's restriction preview", "/namespaces/frontend?preview=restricted"],
+  ["an entry's route preview", "/namespaces/smm-demo/serviceentries/httpbin.org?via=istio-system/istio-egressgateway&port=80"],
 ];
 
 for (const [what, url] of pages) {

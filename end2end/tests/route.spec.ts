@@ -57,7 +57,9 @@ test("route the demo's httpbin.org through the demo's egress gateway, see it, an
 
   await page.goto(entryPage);
   await page.getByTestId("stop-routing").click();
-  await expect(page.getByTestId("route-stopped")).toContainText(`removed VirtualService smm-demo/${route}-2`);
+  await expect(page.getByTestId("route-stopped")).toHaveText(
+    `Stopped routing through the gateway: removed Gateway istio-system/${route}, DestinationRule istio-system/${route}, VirtualService smm-demo/${route}-1, VirtualService smm-demo/${route}-2.`,
+  );
   await expect(page.getByTestId("entry-direct")).toBeVisible();
   expect(written()).toEqual([]);
 });
