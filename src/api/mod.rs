@@ -8,6 +8,8 @@ use crate::domain::edit::EditPreview;
 use crate::domain::form::ServiceEntryForm;
 use crate::domain::gateway::EgressGateway;
 use crate::domain::map::ReachabilityMap;
+#[cfg(feature = "ssr")]
+use crate::domain::mesh_gateway::MeshGatewayForm;
 use crate::domain::paging::Page;
 use crate::domain::restrict::{NamespacePolicy, NamespacePolicyPreview};
 use crate::domain::rollout::Rollout;
@@ -277,6 +279,27 @@ acting! {
     /// for it, and names them. Routing written by hand is refused (left alone).
     "stop_routing" stop_routing(namespace: String, name: String) -> Vec<String>
         = |actor| crate::service::stop_routing(&actor, &namespace, &name)
+}
+
+acting! {
+    /// Service Mesh Manager's control planes (`namespace/name`) an egress gateway can belong
+    /// to; empty on a plain Istio install.
+    "control_planes" get_control_planes() -> Vec<String>
+        = |actor| crate::service::control_planes(&actor)
+}
+
+acting! {
+    /// Creates an egress gateway where Service Mesh Manager manages the mesh: an
+    /// IstioMeshGateway of type egress named `name` in `namespace` with `ports` (`80 http2, 443
+    /// https`), in `control_plane` (`namespace/name`). Judged by a dry run first. Answers its
+    /// `namespace/name`.
+    "create_egress_gateway" create_egress_gateway(namespace: String, name: String, ports: String, control_plane: String)
+        -> String
+        = |actor| crate::service::create_mesh_gateway(
+            &actor,
+            MeshGatewayForm { namespace, name, ports, control_plane },
+            false,
+        )
 }
 
 /// The acting user (for the header), or none when nobody is signed in.

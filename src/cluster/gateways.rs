@@ -6,7 +6,7 @@ use super::policy::SMM_GROUP;
 use super::{Cluster, ClusterError, NETWORKING_GROUP};
 use crate::domain::gateway::{EgressGateway, GatewayObject, GatewayPort, GatewaySource};
 use k8s_openapi::api::core::v1::Service;
-use kube::api::{Api, ListParams};
+use kube::api::{Api, ListParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -145,5 +145,55 @@ impl Cluster {
             .map_err(|e| self.err(e))?;
         let objects: Vec<GatewayObject> = objects.items.iter().map(gateway_object).collect();
         Ok(crate::domain::gateway::with_carried(gateways, &objects))
+    }
+}
+
+impl Cluster {
+    /// Creates an IstioMeshGateway (`object` from `domain::mesh_gateway`): first by dry run
+    /// (the API server judges it against Service Mesh Manager's CRD), then for real unless
+    /// `dry_run`. Without the CRD, says that Service Mesh Manager is not installed.
+    pub async fn create_mesh_gateway(
+        &self,
+        object: &Value,
+        dry_run: bool,
+    ) -> Result<(), ClusterError> {
+        let resource = mesh_gateway_resource();
+        let mut typed: DynamicObject = serde_json::from_value(object.clone())
+            .map_err(|e| ClusterError::internal(format!("an IstioMeshGateway to write: {e}")))?;
+        typed.types = Some(kube::core::TypeMeta {
+            api_version: resource.api_version.clone(),
+            kind: resource.kind.clone(),
+        });
+        let namespace = typed.metadata.namespace.clone().unwrap_or_default();
+        let name = typed.metadata.name.clone().unwrap_or_default();
+        let api = Api::<DynamicObject>::namespaced_with(self.client.clone(), &namespace, &resource);
+        // Judged by a dry run first; then written, unless only the dry run was asked for.
+        let runs: &[bool] = if dry_run { &[true] } else { &[true, false] };
+        for &dry_run in runs {
+            let params = PostParams {
+                dry_run,
+                field_manager: Some(super::FIELD_MANAGER.to_string()),
+            };
+            match api.create(&params, &typed).await {
+                Ok(_) => {}
+                Err(kube::Error::Api(status)) if status.code == 409 => {
+                    return Err(ClusterError::conflict(format!(
+                        "an IstioMeshGateway {namespace}/{name} exists already: nothing was \
+                         written"
+                    )))
+                }
+                Err(kube::Error::Api(status))
+                    if status.code == 404 && !status.message.contains("namespaces \"") =>
+                {
+                    return Err(ClusterError::precondition(
+                        "Service Mesh Manager is not installed (no IstioMeshGateway kind): \
+                         install an egress gateway with Istio's gateway chart instead"
+                            .into(),
+                    ))
+                }
+                Err(e) => return Err(self.err(e)),
+            }
+        }
+        Ok(())
     }
 }

@@ -29,6 +29,13 @@ pub enum Changed {
         /// Its name.
         name: String,
     },
+    /// Service Mesh Manager's IstioMeshGateway (an egress gateway mesh-egress created).
+    MeshGateway {
+        /// Its namespace.
+        namespace: String,
+        /// Its name.
+        name: String,
+    },
     /// Where the mesh-wide policy lives (a ConfigMap or a control plane).
     PolicySource(PolicySource),
     /// A namespace's Sidecar.
@@ -322,6 +329,12 @@ impl Cluster {
                 // NB: Sidecars share the ServiceEntries' group and version.
                 self.service_entry_api_version().await,
                 "Sidecar",
+                namespace,
+                name,
+            ),
+            Changed::MeshGateway { namespace, name } => (
+                format!("{}/v1alpha1", super::policy::SMM_GROUP),
+                "IstioMeshGateway",
                 namespace,
                 name,
             ),

@@ -7,6 +7,7 @@ pub mod form;
 pub mod gateway;
 pub mod manifest;
 pub mod map;
+pub mod mesh_gateway;
 pub mod overview;
 pub mod paging;
 pub mod policy;

@@ -1,5 +1,5 @@
-use crate::api::get_egress_gateways;
-use crate::components::{Column, Loading, Table};
+use crate::api::{get_control_planes, get_egress_gateways, CreateEgressGateway};
+use crate::components::{Column, ErrorNotice, Loading, Table};
 use crate::domain::gateway::EgressGateway;
 use leptos::prelude::*;
 
@@ -7,7 +7,9 @@ use leptos::prelude::*;
 /// and the hosts routed through them.
 #[component]
 pub fn GatewaysPage() -> impl IntoView {
-    let gateways = Resource::new(|| (), |_| get_egress_gateways());
+    let create = ServerAction::<CreateEgressGateway>::new();
+    let gateways = Resource::new(move || create.version().get(), |_| get_egress_gateways());
+    let planes = Resource::new(|| (), |_| get_control_planes());
     view! {
         <h1>"Egress gateways"</h1>
         <p class="muted">
@@ -28,13 +30,14 @@ pub fn GatewaysPage() -> impl IntoView {
                 }))}
             </Loading>
         </section>
-        <section class="card">
+        <section class="card" data-testid="install-gateway">
             <h2>"Installing one"</h2>
-            <p>
-                "On a plain Istio install, an egress gateway comes from Istio's " <code>"gateway"</code>
-                " Helm chart, labelled the way Istio's egress task expects:"
-            </p>
-            <pre class="yaml">"helm install istio-egressgateway istio/gateway -n istio-system \\\n  --set service.type=ClusterIP --set labels.istio=egressgateway"</pre>
+            <Transition fallback=|| ()>
+                {move || planes.get().map(|planes| match planes {
+                    Ok(planes) if !planes.is_empty() => view! { <CreateForm planes create /> }.into_any(),
+                    _ => view! { <HelmHint /> }.into_any(),
+                })}
+            </Transition>
         </section>
     }
 }
@@ -57,4 +60,52 @@ fn columns() -> Vec<Column<EgressGateway>> {
             .into_any()
         }),
     ]
+}
+
+/// On a plain Istio install: Istio's `gateway` chart, labelled as the egress task expects.
+#[component]
+fn HelmHint() -> impl IntoView {
+    view! {
+        <p>
+            "On a plain Istio install, an egress gateway comes from Istio's " <code>"gateway"</code>
+            " Helm chart, labelled the way Istio's egress task expects:"
+        </p>
+        <pre class="yaml">"helm install istio-egressgateway istio/gateway -n istio-system \\\n  --set service.type=ClusterIP --set labels.istio=egressgateway"</pre>
+    }
+}
+
+/// Where Service Mesh Manager manages the mesh: an IstioMeshGateway of type egress.
+#[component]
+fn CreateForm(planes: Vec<String>, create: ServerAction<CreateEgressGateway>) -> impl IntoView {
+    let pending = create.pending();
+    let namespace = planes
+        .first()
+        .and_then(|p| p.split_once('/'))
+        .map(|(ns, _)| ns.to_string())
+        .unwrap_or_default();
+    view! {
+        <p>
+            "Service Mesh Manager manages this mesh: it runs an egress gateway for an "
+            <code>"IstioMeshGateway"</code> " of type egress (its Deployment and Service are named after it)."
+        </p>
+        <ActionForm action=create attr:class="form" attr:data-testid="create-gateway-form">
+            <label>"Namespace " <input name="namespace" required value=namespace data-testid="gateway-namespace" /></label>
+            <label>"Name " <input name="name" required value="egressgateway" data-testid="gateway-name" /></label>
+            <label>"Ports " <input name="ports" required value="80 http2, 443 https" data-testid="gateway-ports" /></label>
+            <label>"Control plane "
+                <select name="control_plane" data-testid="gateway-control-plane">
+                    {planes.into_iter().map(|p| view! { <option value=p.clone()>{p.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+            <button type="submit" data-testid="create-gateway" disabled=move || pending.get()>"Create the egress gateway"</button>
+        </ActionForm>
+        {move || create.value().get().map(|result| match result {
+            Ok(id) => view! {
+                <p class="notice" role="status" data-testid="gateway-created">
+                    {format!("Created the IstioMeshGateway {id}: Service Mesh Manager makes its Deployment and Service.")}
+                </p>
+            }.into_any(),
+            Err(error) => view! { <ErrorNotice error /> }.into_any(),
+        })}
+    }
 }

@@ -4,6 +4,7 @@
 
 mod edit;
 mod entries;
+mod gateways;
 mod policy;
 mod restrict;
 mod route;
@@ -17,10 +18,7 @@ pub use entries::{
 };
 pub use policy::{outbound_policy, overview, switch_policy};
 
-/// Every egress gateway the actor may list, with the hosts its Gateways carry.
-pub async fn egress_gateways(actor: &Actor) -> Answer<Vec<crate::domain::gateway::EgressGateway>> {
-    actor.mapped(actor.cluster.egress_gateways().await)
-}
+pub use gateways::{control_planes, create_mesh_gateway, egress_gateways};
 pub use restrict::{
     map, namespace_policy, preview_namespace_policy, rollout, set_namespace_policy,
 };
