@@ -10,9 +10,11 @@ use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, ListParams, PostParams};
 use kube::core::{ApiResource, DynamicObject, GroupVersionKind};
 use mesh_egress::domain::route::{EntryRouting, ROUTE_LABEL};
+use mesh_egress::domain::traffic::Window;
 use mesh_egress::error::AppError;
-use mesh_egress::service::{entry_routing, route_entry, stop_routing};
+use mesh_egress::service::{entry_routing, route_entry, stop_routing, traffic, Traffic};
 use serde_json::json;
+use std::time::Duration;
 
 fn networking(kind: &str, plural: &str) -> ApiResource {
     ApiResource::from_gvk_with_plural(
@@ -85,12 +87,16 @@ async fn http_and_tls_entries_route_through_the_gateway_by_what_istiod_pushes_an
     owner
         .create_service_entry("secure", entry(&secure, 443, "TLS", "DNS"))
         .await;
+    // The gateway's pods (the Service's selector): calls istiod routes to it are played again
+    // from a router proxy with these labels, as the gateway's own calls.
     let _scenario = Scenario::play(
         c,
         &format!(
             "calls:\n\
-             - {{from: {c}/app, to: {web}, port: 80, protocol: HTTP, perMinute: 60}}\n\
-             - {{from: {c}/app, to: {secure}, port: 443, protocol: TLS, perMinute: 60}}\n"
+             - {{from: {c}/app, to: {web}, port: 80, protocol: HTTP, perMinute: 120}}\n\
+             - {{from: {c}/app, to: {secure}, port: 443, protocol: TLS, perMinute: 120}}\n\
+             gateways:\n\
+             - {{service: {g}/egress, labels: {{istio: egressgateway, gateway-of: {g}}}}}\n"
         ),
     );
     let http_line = format!("{c}/app -> {web}:80/HTTP/");
@@ -117,6 +123,45 @@ async fn http_and_tls_entries_route_through_the_gateway_by_what_istiod_pushes_an
     // DestinationRule is on its lookup path: the cluster exists and names the gateway).
     let to_gateway = format!("registered egress (http, destination_service=egress.{g}.svc");
     wait_for_verdict(&http_line, &to_gateway).await;
+    // The gateway (a router proxy of its pods' labels) sends it on to the host, as istiod
+    // configured it from the Gateway and the VirtualService's second route.
+    wait_for_verdict(
+        &format!("{g}/egress -> {web}:80/HTTP/"),
+        &format!("registered {web} (http"),
+    )
+    .await;
+    // The traffic join shows it once: from the workload to the host, via the gateway.
+    let watching = common::traffic::actor(
+        owner.cluster().await,
+        Traffic::new(
+            Some(common::traffic::prometheus(Duration::from_secs(5))),
+            Duration::from_secs(6),
+        ),
+    );
+    let mut seen = None;
+    for _ in 0..60 {
+        let report = traffic(&watching, Window::Hour).await.expect("traffic");
+        seen = report
+            .destinations
+            .into_iter()
+            .find(|d| d.host.as_deref() == Some(web.as_str()) && d.via.is_some());
+        if seen.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    let seen = seen.expect("the calls through the gateway, in the traffic report");
+    assert_eq!(seen.via.as_deref(), Some(via.as_str()));
+    let callers: Vec<String> = seen
+        .callers
+        .iter()
+        .map(|c| format!("{}/{}", c.namespace, c.workload))
+        .collect();
+    assert_eq!(
+        callers,
+        [format!("{c}/app")],
+        "the gateway's own calls are the same calls"
+    );
 
     // TLS, through the CLI as a person would run it: passthrough by SNI.
     let entry_id = format!("{o}/secure");

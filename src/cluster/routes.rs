@@ -19,7 +19,8 @@ const KINDS: [(&str, &str); 3] = [
     ("VirtualService", "virtualservices"),
 ];
 
-/// What the copy of VirtualServices keeps: names, mesh-egress's annotations, hosts, gateways.
+/// What the copy of VirtualServices keeps: names, mesh-egress's annotations, hosts, gateways,
+/// and its TLS routes (whether it routes by SNI).
 pub(super) fn keep_routing(service: &mut DynamicObject) {
     let meta = &mut service.metadata;
     meta.managed_fields = None;
@@ -31,7 +32,7 @@ pub(super) fn keep_routing(service: &mut DynamicObject) {
             .collect::<BTreeMap<_, _>>()
     });
     let spec = service.data.get("spec");
-    let kept: serde_json::Map<String, Value> = ["hosts", "gateways"]
+    let kept: serde_json::Map<String, Value> = ["hosts", "gateways", "tls"]
         .iter()
         .filter_map(|key| Some((key.to_string(), spec?.get(*key)?.clone())))
         .collect();
@@ -63,6 +64,7 @@ fn info(service: &DynamicObject) -> VirtualServiceInfo {
         gateways: strings(spec.and_then(|s| s.get("gateways"))),
         routes: annotation(ROUTES_ANNOTATION),
         via: annotation(VIA_ANNOTATION),
+        tls: spec.and_then(|s| s.get("tls")).is_some(),
     }
 }
 

@@ -142,6 +142,9 @@ pub fn DestinationTable(
                         {format!("{}/{}", e.namespace, e.name)}
                     </a>
                 }).collect_view()}
+                {d.via.clone().map(|via| view! {
+                    " " <span class="badge small" data-testid="destination-via">{format!("via gateway {via}")}</span>
+                })}
                 {d.note.clone().map(|n| view! { <br /><span class="note small">{n}</span> })}
             }
             .into_any()

@@ -7,6 +7,7 @@
 
 use super::gateway::EgressGateway;
 use super::service_entry::ServiceEntryView;
+use super::traffic::GatewayRoute;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -102,6 +103,28 @@ pub struct VirtualServiceInfo {
     pub routes: Option<String>,
     /// The gateway and port it routes through, when mesh-egress wrote it.
     pub via: Option<String>,
+    /// Whether it routes TLS by SNI (`tls` routes) rather than HTTP.
+    #[serde(default)]
+    pub tls: bool,
+}
+
+/// The routes mesh-egress wrote through egress gateways, as the traffic join needs them.
+pub fn gateway_routes(services: &[VirtualServiceInfo]) -> Vec<GatewayRoute> {
+    let mut routes: Vec<GatewayRoute> = services
+        .iter()
+        .filter(|vs| vs.routes.is_some())
+        .filter_map(|vs| {
+            let (gateway, port) = vs.via.as_deref()?.rsplit_once(':')?;
+            Some(GatewayRoute {
+                gateway: gateway.to_string(),
+                port: port.parse().ok()?,
+                tls: vs.tls,
+                hosts: vs.hosts.clone(),
+            })
+        })
+        .collect();
+    routes.sort_by(|a, b| (&a.gateway, a.port, &a.hosts).cmp(&(&b.gateway, b.port, &b.hosts)));
+    routes
 }
 
 /// How an entry's traffic leaves the mesh.

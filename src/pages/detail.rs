@@ -129,8 +129,13 @@ fn EntryCalls(namespace: String, name: String) -> impl IntoView {
 /// One host's callers: requests and error rate (HTTP), connections and bytes (TCP).
 #[component]
 fn HostCallers(destination: Destination) -> impl IntoView {
+    let via = destination
+        .via
+        .as_ref()
+        .map(|via| format!(", via gateway {via}"))
+        .unwrap_or_default();
     let title = format!(
-        "{}:{} ({}), {} calls",
+        "{}:{} ({}{via}), {} calls",
         destination.host_label(),
         destination.port_label(),
         destination.protocol.label(),

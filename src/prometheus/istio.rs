@@ -14,23 +14,34 @@ const GROUP: &str = "source_workload_namespace, source_workload, destination_ser
 
 const SELECTOR: &str = r#"reporter="source",destination_service_namespace="unknown""#;
 
-fn increase(metric: &str, window: Window, extra: &str) -> String {
-    format!(
-        "sum by ({GROUP}{extra}) (increase({metric}{{{SELECTOR}}}[{}])) > 0",
-        window.range()
-    )
+/// The increase of `metric` over the window per `GROUP` (and `extra`): external calls, and
+/// calls to the egress gateways whose Services are `gateways` (a PromQL regex; empty: none),
+/// which the domain joins with the gateways' own calls.
+fn increase(metric: &str, window: Window, extra: &str, gateways: &str) -> String {
+    let range = window.range();
+    let external = format!("increase({metric}{{{SELECTOR}}}[{range}])");
+    let calls = match gateways.is_empty() {
+        true => external,
+        false => format!(
+            r#"({external} or increase({metric}{{reporter="source",destination_service=~"{gateways}"}}[{range}]))"#
+        ),
+    };
+    format!("sum by ({GROUP}{extra}) ({calls}) > 0")
 }
 
-/// Every external call in the window: HTTP requests (by response code), TCP connections and
-/// bytes, as rows for `domain::traffic::assemble`. The four queries run at once.
+/// Every external call in the window, and the calls to `gateway_hosts` (egress gateways'
+/// Services): HTTP requests (by response code), TCP connections and bytes, as rows for
+/// `domain::traffic::assemble`. The four queries run at once.
 pub async fn traffic_rows(
     prometheus: &Prometheus,
     window: Window,
+    gateway_hosts: &[String],
 ) -> Result<Vec<Row>, PrometheusError> {
-    let requests = increase("istio_requests_total", window, ", response_code");
-    let opened = increase("istio_tcp_connections_opened_total", window, "");
-    let sent = increase("istio_tcp_sent_bytes_total", window, "");
-    let received = increase("istio_tcp_received_bytes_total", window, "");
+    let gateways = hosts_regex(gateway_hosts);
+    let requests = increase("istio_requests_total", window, ", response_code", &gateways);
+    let opened = increase("istio_tcp_connections_opened_total", window, "", &gateways);
+    let sent = increase("istio_tcp_sent_bytes_total", window, "", &gateways);
+    let received = increase("istio_tcp_received_bytes_total", window, "", &gateways);
     let (requests, opened, sent, received) = futures::try_join!(
         prometheus.query(&requests),
         prometheus.query(&opened),
@@ -62,6 +73,7 @@ fn row(kind: RowKind, sample: Sample) -> Row {
         response_code: take("response_code"),
         destination_port: take("destination_port"),
         destination_sni: take("destination_sni"),
+        via: String::new(),
         value: sample.value,
     }
 }
@@ -120,7 +132,7 @@ mod tests {
 
     #[test]
     fn queries_ask_the_client_sidecars_for_external_calls_only() {
-        let q = increase("istio_requests_total", Window::Day, ", response_code");
+        let q = increase("istio_requests_total", Window::Day, ", response_code", "");
         assert!(q.contains(r#"reporter="source""#), "{q}");
         assert!(
             q.contains(r#"destination_service_namespace="unknown""#),
@@ -128,6 +140,16 @@ mod tests {
         );
         assert!(
             q.contains("[24h]") && q.contains("response_code") && q.ends_with("> 0"),
+            "{q}"
+        );
+    }
+
+    #[test]
+    fn calls_to_egress_gateways_are_asked_for_beside_the_external_ones() {
+        let gateways = hosts_regex(&["egress.istio-system.svc.cluster.local".into()]);
+        let q = increase("istio_tcp_sent_bytes_total", Window::Hour, "", &gateways);
+        assert!(
+            q.contains(r#" or increase(istio_tcp_sent_bytes_total{reporter="source",destination_service=~"egress\\.istio-system"#),
             "{q}"
         );
     }

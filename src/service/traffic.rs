@@ -4,9 +4,11 @@
 
 use super::{Actor, Answer};
 use crate::cluster::EntrySnapshot;
+use crate::domain::route::gateway_routes;
 use crate::domain::traffic::{
-    assemble, preview, select, Destination, EntryTraffic, NamespaceTraffic, PolicyPreview,
-    RateSeries, Row, SortBy, TrafficPage, TrafficReport, TrafficStatus, Verdict, Window,
+    assemble, preview, select, through_gateways, Destination, EntryTraffic, GatewayRoute,
+    NamespaceTraffic, PolicyPreview, RateSeries, Row, SortBy, TrafficPage, TrafficReport,
+    TrafficStatus, Verdict, Window,
 };
 use crate::prometheus::{entry_rate, traffic_rows, Prometheus, PrometheusError};
 use std::collections::{BTreeMap, HashMap};
@@ -42,6 +44,8 @@ struct Inner {
     slots: Mutex<HashMap<Window, Slot>>,
     refreshed: Notify,
     joined: Mutex<HashMap<Window, Joined>>,
+    /// The routes through egress gateways the last report was asked with.
+    routes: Mutex<Vec<GatewayRoute>>,
 }
 
 /// A window's rows joined with the ServiceEntries: kept until either moves, since joining
@@ -49,6 +53,7 @@ struct Inner {
 struct Joined {
     rows: Arc<Vec<Row>>,
     generation: u64,
+    routes: Vec<GatewayRoute>,
     destinations: Arc<Vec<Destination>>,
 }
 
@@ -64,6 +69,7 @@ impl Traffic {
                     slots: Mutex::new(HashMap::new()),
                     refreshed: Notify::new(),
                     joined: Mutex::new(HashMap::new()),
+                    routes: Mutex::new(Vec::new()),
                 })
             }),
         }
@@ -107,12 +113,20 @@ impl Traffic {
         }
     }
 
-    /// The report of a window, joined with the ServiceEntries (joined again only when the
-    /// rows or the entries moved).
-    pub async fn report(&self, window: Window, entries: &EntrySnapshot) -> TrafficReport {
+    /// The report of a window, joined with the ServiceEntries and the routes through egress
+    /// gateways (joined again only when the rows, the entries or the routes moved).
+    pub async fn report(
+        &self,
+        window: Window,
+        entries: &EntrySnapshot,
+        routes: Vec<GatewayRoute>,
+    ) -> TrafficReport {
+        if let Some(inner) = &self.inner {
+            inner.route_through(&routes);
+        }
         let (status, rows) = self.rows(window).await;
         let destinations = match &self.inner {
-            Some(inner) => inner.joined(window, &rows, entries),
+            Some(inner) => inner.joined(window, &rows, entries, routes),
             None => Arc::default(),
         };
         TrafficReport {
@@ -146,6 +160,7 @@ impl Inner {
         window: Window,
         rows: &Arc<Vec<Row>>,
         entries: &EntrySnapshot,
+        routes: Vec<GatewayRoute>,
     ) -> Arc<Vec<Destination>> {
         let mut joined = self.joined.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(kept) = joined.get(&window) {
@@ -153,20 +168,49 @@ impl Inner {
             if Arc::ptr_eq(&kept.rows, rows)
                 && kept.generation == entries.generation
                 && entries.generation != 0
+                && kept.routes == routes
             {
                 return kept.destinations.clone();
             }
         }
-        let destinations = Arc::new(assemble(rows, &entries.entries));
+        let calls = through_gateways(rows, &routes);
+        let destinations = Arc::new(assemble(&calls, &entries.entries));
         joined.insert(
             window,
             Joined {
                 rows: rows.clone(),
                 generation: entries.generation,
+                routes,
                 destinations: destinations.clone(),
             },
         );
         destinations
+    }
+
+    /// Remembers the routes through gateways; when they moved, every window is read again (the
+    /// calls to the gateways are asked for by their Services).
+    fn route_through(&self, routes: &[GatewayRoute]) {
+        let mut kept = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        if kept.as_slice() == routes {
+            return;
+        }
+        *kept = routes.to_vec();
+        drop(kept);
+        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
+        for slot in slots.values_mut() {
+            slot.read_at = slot
+                .read_at
+                .map(|at| at.checked_sub(FRESH_FOR).unwrap_or(at));
+        }
+    }
+
+    /// The egress gateways' Services the last report was asked with.
+    fn gateway_hosts(&self) -> Vec<String> {
+        let routes = self.routes.lock().unwrap_or_else(|p| p.into_inner());
+        let mut hosts: Vec<String> = routes.iter().map(GatewayRoute::service_host).collect();
+        hosts.sort();
+        hosts.dedup();
+        hosts
     }
 
     /// What the slot holds (`None`: nothing yet), and whether a read should start.
@@ -200,7 +244,7 @@ impl Inner {
     }
 
     async fn refresh(&self, window: Window) {
-        let result = traffic_rows(&self.prometheus, window).await;
+        let result = traffic_rows(&self.prometheus, window, &self.gateway_hosts()).await;
         if let Err(e) = &result {
             tracing::warn!(error = %e, prometheus = self.prometheus.address(), "traffic not read");
         }
@@ -224,7 +268,16 @@ impl Inner {
 /// Every external destination the actor may see callers of, in the window.
 pub async fn traffic(actor: &Actor, window: Window) -> Answer<TrafficReport> {
     let entries = actor.mapped(actor.server.service_entry_snapshot().await)?;
-    let report = actor.traffic.report(window, &entries).await;
+    // Routing is read as the server (like the entries): the report is cut to what the actor
+    // may see below.
+    let routes = match actor.server.virtual_services().await {
+        Ok(services) => gateway_routes(&services),
+        Err(e) => {
+            tracing::debug!(error = %e, "routes through egress gateways not read");
+            Vec::new()
+        }
+    };
+    let report = actor.traffic.report(window, &entries, routes).await;
     visible(actor, report).await
 }
 

@@ -142,6 +142,7 @@ fn routes_that_would_not_work_are_refused_at_their_field() {
         gateways: Vec::new(),
         routes: None,
         via: None,
+        tls: false,
     };
     let e = entry("DNS", &[(80, "HTTP")], &["httpbin.org"]);
     let refusal = plan(&e, &gw, None, std::slice::from_ref(&by_hand)).expect_err("routed");
@@ -162,6 +163,7 @@ fn routing_is_recognised_as_ours_or_by_hand() {
         gateways: vec!["mesh".into(), "istio-system/egress-payments-httpbin".into()],
         routes: Some("payments/httpbin".into()),
         via: Some("istio-system/istio-egressgateway:80".into()),
+        tls: false,
     };
     let routed = routing(&e, std::slice::from_ref(&ours));
     assert_eq!(
@@ -175,6 +177,7 @@ fn routing_is_recognised_as_ours_or_by_hand() {
         gateways: vec!["mesh".into(), "istio-egressgateway".into()],
         routes: None,
         via: None,
+        tls: false,
     };
     assert_eq!(
         routing(&e, &[hand]),

@@ -4,10 +4,12 @@
 //! blocked (BlackHoleCluster). Pure: the rows come in from Prometheus, the ServiceEntries from
 //! the cluster; this module joins them.
 
+mod gateway;
 mod preview;
 mod report;
 mod select;
 
+pub use gateway::{through_gateways, GatewayRoute};
 pub use preview::{blocked_line, preview, BlockedCall, Preview, TELEMETRY_FOR_HOST_NAMES};
 pub use report::{assemble, Row, RowKind};
 pub use select::{bytes_label, count_label, select, SortBy};
@@ -184,6 +186,9 @@ pub struct Destination {
     /// A caveat the page shows beside the verdict (Istio reports it in a way that can mislead).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// The egress gateway (`namespace/name`) the calls leave through, when routed through one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub via: Option<String>,
     /// Every caller, the busiest first.
     pub callers: Vec<CallerTraffic>,
 }

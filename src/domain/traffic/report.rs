@@ -44,6 +44,8 @@ pub struct Row {
     pub destination_port: String,
     /// `destination_sni` (or `request_host`), when the Telemetry API adds it.
     pub destination_sni: String,
+    /// The egress gateway (`namespace/name`) the call went through (`through_gateways`).
+    pub via: String,
     /// The increase in the window.
     pub value: f64,
 }
@@ -88,6 +90,7 @@ pub fn assemble<E: Borrow<ServiceEntryView>>(rows: &[Row], entries: &[E]) -> Vec
     let entries: Vec<&ServiceEntryView> = entries.iter().map(Borrow::borrow).collect();
     let entries = entries.as_slice();
     let mut by_key: BTreeMap<Key, Tally> = BTreeMap::new();
+    let mut vias: BTreeMap<Key, String> = BTreeMap::new();
     for row in rows {
         if row.value <= 0.0 || known(&row.destination_workload).is_some() {
             continue; // nothing in the window, or a pod in the mesh called by its address
@@ -122,8 +125,12 @@ pub fn assemble<E: Borrow<ServiceEntryView>>(rows: &[Row], entries: &[E]) -> Vec
                 (Verdict::Registered, refs)
             }
         };
+        let key = (host, port, protocol, verdict);
+        if let Some(via) = known(&row.via) {
+            vias.insert(key.clone(), via.to_string());
+        }
         let (found, callers) = by_key
-            .entry((host, port, protocol, verdict))
+            .entry(key)
             .or_insert_with(|| (Vec::new(), BTreeMap::new()));
         for r in refs {
             if !found.contains(&r) {
@@ -141,7 +148,9 @@ pub fn assemble<E: Borrow<ServiceEntryView>>(rows: &[Row], entries: &[E]) -> Vec
     }
     let mut destinations: Vec<Destination> = by_key
         .into_iter()
-        .map(|((host, port, protocol, verdict), (mut refs, callers))| {
+        .map(|(key, (mut refs, callers))| {
+            let via = vias.remove(&key);
+            let (host, port, protocol, verdict) = key;
             refs.sort();
             let mut callers: Vec<CallerTraffic> = callers.into_values().collect();
             callers.sort_by(|a, b| b.calls().total_cmp(&a.calls()));
@@ -153,6 +162,7 @@ pub fn assemble<E: Borrow<ServiceEntryView>>(rows: &[Row], entries: &[E]) -> Vec
                 verdict,
                 entries: refs,
                 note,
+                via,
                 callers,
             }
         })

@@ -78,7 +78,7 @@ type source struct {
 }
 
 func (s *source) play(dir string, seconds float64) {
-	calls, err := loadScenarios(dir)
+	calls, gateways, err := loadScenarios(dir)
 	if err != nil {
 		log.Printf("trafficsource: %v", err)
 	}
@@ -95,6 +95,25 @@ func (s *source) play(dir string, seconds float64) {
 			continue // not connected yet: the call waits, as a pod waits for its sidecar
 		}
 		v := snap.route(c)
+		// Routed to an egress gateway: the call reaches the gateway's pods (which answer the
+		// metadata exchange), and the gateway makes its own call, as istiod configured it.
+		var leg *call
+		var legVerdict verdict
+		for _, g := range gateways {
+			if v.service != g.host() {
+				continue
+			}
+			ns, name, _ := strings.Cut(g.Service, "/")
+			v.toWorkload = g.Service
+			gc := c
+			gc.From, gc.Labels, gc.ToWorkload, gc.gatewayName = ns+"/"+name, g.Labels, "", name
+			if gsnap := s.proxyFor(gc).snapshot(); gsnap != nil {
+				legVerdict = gsnap.route(gc)
+				leg = &gc
+				verdicts[gc.key()] = legVerdict
+			}
+			break
+		}
 		verdicts[c.key()] = v
 		s.carry[c.key()] += c.PerMinute / 60 * seconds
 		n := int(s.carry[c.key()])
@@ -103,16 +122,22 @@ func (s *source) play(dir string, seconds float64) {
 		}
 		s.carry[c.key()] -= float64(n)
 		s.metrics.record(c, v, n)
+		if leg != nil {
+			s.metrics.record(*leg, legVerdict, n)
+		}
 	}
 	s.verdicts = verdicts
 }
 
 func (s *source) proxyFor(c call) *proxy {
 	k := c.From + "|" + c.labelString()
+	if c.gatewayName != "" {
+		k += "|router"
+	}
 	if p, ok := s.proxies[k]; ok {
 		return p
 	}
-	p := newProxy(s.xds, c.namespace(), c.workload(), c.labels(), len(s.proxies))
+	p := newProxy(s.xds, c.namespace(), c.workload(), c.labels(), len(s.proxies), c.gatewayName != "")
 	s.proxies[k] = p
 	return p
 }

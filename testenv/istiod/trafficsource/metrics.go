@@ -86,9 +86,13 @@ func (r *registry) record(c call, v verdict, n int) {
 		"response_flags":                 "-",
 		"connection_security_policy":     "unknown",
 	}
-	if c.ToWorkload != "" {
+	target := c.ToWorkload
+	if target == "" {
+		target = v.toWorkload // an egress gateway's pods answer the metadata exchange too
+	}
+	if target != "" {
 		// A pod in the mesh, called by its address: its sidecar answers the metadata exchange.
-		ns, wl, _ := strings.Cut(c.ToWorkload, "/")
+		ns, wl, _ := strings.Cut(target, "/")
 		labels["destination_workload"], labels["destination_workload_namespace"] = wl, ns
 		labels["destination_app"], labels["destination_canonical_service"] = wl, wl
 		labels["destination_service_namespace"], labels["destination_cluster"] = ns, "Kubernetes"

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	pstruct "google.golang.org/protobuf/types/known/structpb"
 
+	"istio.io/istio/pilot/pkg/model"
 	v3 "istio.io/istio/pilot/pkg/xds/v3"
 	"istio.io/istio/pkg/adsc"
 )
@@ -31,7 +32,8 @@ type proxy struct {
 	closed    bool
 }
 
-func newProxy(xds, namespace, workload string, labels map[string]string, n int) *proxy {
+// A gateway (router) proxy is connected as a router node, as an egress gateway's Envoy is.
+func newProxy(xds, namespace, workload string, labels map[string]string, n int, router bool) *proxy {
 	p := &proxy{name: namespace + "/" + workload, routes: map[string]*route.RouteConfiguration{}, clusters: map[string]*cluster.Cluster{}}
 	lbls := map[string]any{}
 	for k, v := range labels {
@@ -52,6 +54,9 @@ func newProxy(xds, namespace, workload string, labels map[string]string, n int) 
 		},
 		InitialDiscoveryRequests: []*discovery.DiscoveryRequest{{TypeUrl: v3.ClusterType}, {TypeUrl: v3.ListenerType}},
 		ResponseHandler:          p,
+	}
+	if router {
+		cfg.Config.NodeType = model.Router
 	}
 	go p.connect(xds, cfg)
 	return p

@@ -42,6 +42,7 @@ type verdict struct {
 	passthrough bool
 	service     string // destination_service
 	serviceName string // destination_service_name
+	toWorkload  string // the egress gateway (namespace/name) the call reached, if any
 	// dimensions added by the Telemetry API (tagOverrides), label -> CEL expression
 	dimensions map[string]map[string]string
 }

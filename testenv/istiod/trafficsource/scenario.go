@@ -24,8 +24,30 @@ import (
 //	  perMinute: 60
 //	  status: 200                       # what the host answers (HTTP only; default 200)
 //	  toWorkload: shop/backend          # the callee is a pod in the mesh, called by its IP
+//
+// and the egress gateways calls may be routed through (the pods behind a gateway Service):
+//
+//	gateways:
+//	- service: istio-system/istio-egressgateway        # the gateway's Service (namespace/name)
+//	  labels: {istio: egressgateway, app: istio-egressgateway}  # its pods' labels
+//
+// A call that istiod routes to such a Service is played a second time from the gateway (a
+// router proxy with those labels, connected to istiod like the sidecars), as the gateway's own
+// call: what the VirtualService bound to the gateway says.
 type scenario struct {
-	Calls []call `json:"calls"`
+	Calls    []call    `json:"calls"`
+	Gateways []gateway `json:"gateways,omitempty"`
+}
+
+type gateway struct {
+	Service string            `json:"service"`
+	Labels  map[string]string `json:"labels"`
+}
+
+// host is the gateway Service's name in the cluster's DNS, as cluster metadata names it.
+func (g gateway) host() string {
+	ns, name, _ := strings.Cut(g.Service, "/")
+	return name + "." + ns + ".svc.cluster.local"
 }
 
 type call struct {
@@ -42,17 +64,20 @@ type call struct {
 	RecvBytes  int               `json:"receivedBytes,omitempty"`
 
 	file string
+	// gatewayName is set on a call an egress gateway makes (its second leg).
+	gatewayName string
 }
 
-func loadScenarios(dir string) ([]call, error) {
+func loadScenarios(dir string) ([]call, []gateway, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		if os.IsNotExist(err) {
-			return nil, nil
+			return nil, nil, nil
 		}
-		return nil, err
+		return nil, nil, err
 	}
 	var calls []call
+	var gateways []gateway
 	var problems []string
 	for _, e := range entries {
 		name := e.Name()
@@ -68,6 +93,13 @@ func loadScenarios(dir string) ([]call, error) {
 			problems = append(problems, fmt.Sprintf("%s: %v", name, err))
 			continue
 		}
+		for i, g := range s.Gateways {
+			if strings.Count(g.Service, "/") != 1 || len(g.Labels) == 0 {
+				problems = append(problems, fmt.Sprintf("%s: gateways[%d]: service is namespace/name, and labels are required", name, i))
+				continue
+			}
+			gateways = append(gateways, g)
+		}
 		for i, c := range s.Calls {
 			if err := c.check(); err != nil {
 				problems = append(problems, fmt.Sprintf("%s: calls[%d]: %v", name, i, err))
@@ -79,9 +111,9 @@ func loadScenarios(dir string) ([]call, error) {
 	}
 	sort.SliceStable(calls, func(i, j int) bool { return calls[i].key() < calls[j].key() })
 	if len(problems) > 0 {
-		return calls, fmt.Errorf("scenario problems: %s", strings.Join(problems, "; "))
+		return calls, gateways, fmt.Errorf("scenario problems: %s", strings.Join(problems, "; "))
 	}
-	return calls, nil
+	return calls, gateways, nil
 }
 
 func (c *call) check() error {
