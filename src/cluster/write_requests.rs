@@ -208,22 +208,10 @@ async fn a_create_is_a_dry_run_first_and_the_write_after() {
 
 #[tokio::test]
 async fn a_route_failing_midway_removes_what_it_wrote() {
-    use crate::domain::gateway::{EgressGateway, GatewayPort, GatewaySource};
     use crate::domain::service_entry::{test_tls_port, test_view};
     let mut entry = test_view("shop", "stripe", &["api.stripe.com"], &[]);
     entry.ports = vec![test_tls_port(443)];
-    let gateway = EgressGateway {
-        namespace: "istio-system".into(),
-        name: "istio-egressgateway".into(),
-        source: GatewaySource::IstioLabel,
-        ports: vec![GatewayPort {
-            number: 443,
-            name: "https".into(),
-        }],
-        pod_labels: [("istio".to_string(), "egressgateway".to_string())].into(),
-        gateways: Vec::new(),
-        hosts: Vec::new(),
-    };
+    let gateway = crate::domain::gateway::test_gateway(&[("istio", "egressgateway")]);
     let plan = crate::domain::route::plan(&entry, &gateway, None, &[]).expect("a plan");
     let groups = json!({"kind": "APIGroupList", "apiVersion": "v1", "groups": [{
         "name": "networking.istio.io",

@@ -105,32 +105,39 @@ pub fn with_carried(
     gateways
 }
 
+/// The demo's gateway for tests: `istio-system/istio-egressgateway`, ports 80 and 443, its
+/// pods labelled `labels`.
+#[cfg(test)]
+pub(crate) fn test_gateway(labels: &[(&str, &str)]) -> EgressGateway {
+    EgressGateway {
+        namespace: "istio-system".into(),
+        name: "istio-egressgateway".into(),
+        source: GatewaySource::IstioLabel,
+        ports: vec![
+            GatewayPort {
+                number: 80,
+                name: "http2".into(),
+            },
+            GatewayPort {
+                number: 443,
+                name: "https".into(),
+            },
+        ],
+        pod_labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        gateways: Vec::new(),
+        hosts: Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn gateway(labels: &[(&str, &str)]) -> EgressGateway {
-        EgressGateway {
-            namespace: "istio-system".into(),
-            name: "istio-egressgateway".into(),
-            source: GatewaySource::IstioLabel,
-            ports: vec![
-                GatewayPort {
-                    number: 80,
-                    name: "http2".into(),
-                },
-                GatewayPort {
-                    number: 443,
-                    name: "https".into(),
-                },
-            ],
-            pod_labels: labels
-                .iter()
-                .map(|(k, v)| (k.to_string(), v.to_string()))
-                .collect(),
-            gateways: Vec::new(),
-            hosts: Vec::new(),
-        }
+        test_gateway(labels)
     }
 
     #[test]

@@ -6,12 +6,23 @@ use super::{checked_key, Actor, Answer};
 use crate::cluster::{Change, Changed};
 use crate::domain::gateway::EgressGateway;
 use crate::domain::route::{
-    parse_port, plan, routable_ports, route_name, routing, EntryRouting, RoutePlan, RoutePreview,
-    RouteRefusal, RoutingView,
+    parse_port, plan, routable_ports, route_name, routing, EntryRouting, RouteObject, RoutePlan,
+    RoutePreview, RouteRefusal, RoutingView,
 };
 use crate::domain::service_entry::ServiceEntryView;
 use crate::domain::yaml::to_yaml;
 use crate::error::AppError;
+
+/// The objects mesh-egress wrote to route `namespace/name`.
+async fn written(actor: &Actor, namespace: &str, name: &str) -> Answer<Vec<RouteObject>> {
+    let id = format!("{namespace}/{name}");
+    actor.mapped(
+        actor
+            .cluster
+            .route_objects(&id, &route_name(namespace, name))
+            .await,
+    )
+}
 
 /// Objects as one multi-document YAML text.
 fn documents<'a>(objects: impl Iterator<Item = &'a serde_json::Value>) -> String {
@@ -33,13 +44,7 @@ pub async fn entry_routing(actor: &Actor, namespace: &str, name: &str) -> Answer
     let routing = routing(&view, &services);
     let yaml = match routing {
         EntryRouting::Routed { .. } => {
-            let id = format!("{namespace}/{name}");
-            let objects = actor.mapped(
-                actor
-                    .cluster
-                    .route_objects(&id, &route_name(namespace, name))
-                    .await,
-            )?;
+            let objects = written(actor, namespace, name).await?;
             Some(documents(objects.iter().map(|o| &o.object)))
         }
         _ => None,
@@ -146,12 +151,7 @@ pub async fn route_entry(
 pub async fn stop_routing(actor: &Actor, namespace: &str, name: &str) -> Answer<Vec<String>> {
     checked_key(namespace, Some(name))?;
     let id = format!("{namespace}/{name}");
-    let objects = actor.mapped(
-        actor
-            .cluster
-            .route_objects(&id, &route_name(namespace, name))
-            .await,
-    )?;
+    let objects = written(actor, namespace, name).await?;
     if objects.is_empty() {
         let services = actor.mapped(actor.cluster.virtual_services().await)?;
         let view = entry(actor, namespace, name).await?;

@@ -1,53 +1,24 @@
 use super::*;
-use crate::domain::gateway::{GatewayPort, GatewaySource};
-use crate::domain::service_entry::PortView;
+use crate::domain::gateway::test_gateway;
+use crate::domain::service_entry::{test_view, PortView};
 
 fn entry(resolution: &str, ports: &[(i64, &str)], hosts: &[&str]) -> ServiceEntryView {
-    ServiceEntryView {
-        namespace: "payments".into(),
-        name: "httpbin".into(),
-        hosts: hosts.iter().map(|h| h.to_string()).collect(),
-        ports: ports
-            .iter()
-            .map(|(number, protocol)| PortView {
-                number: *number,
-                name: protocol.to_ascii_lowercase(),
-                protocol: protocol.to_string(),
-                target_port: None,
-            })
-            .collect(),
-        resolution: resolution.into(),
-        location: "MESH_EXTERNAL".into(),
-        export_to: Vec::new(),
-        addresses: Vec::new(),
-        endpoints: 0,
-        created: None,
-        created_at: None,
-        age: None,
-        seen: None,
-        via: None,
-    }
+    let mut view = test_view("payments", "httpbin", hosts, &[]);
+    view.resolution = resolution.into();
+    view.ports = ports
+        .iter()
+        .map(|(number, protocol)| PortView {
+            number: *number,
+            name: protocol.to_ascii_lowercase(),
+            protocol: protocol.to_string(),
+            target_port: None,
+        })
+        .collect();
+    view
 }
 
 fn gateway() -> EgressGateway {
-    EgressGateway {
-        namespace: "istio-system".into(),
-        name: "istio-egressgateway".into(),
-        source: GatewaySource::IstioLabel,
-        ports: vec![
-            GatewayPort {
-                number: 80,
-                name: "http2".into(),
-            },
-            GatewayPort {
-                number: 443,
-                name: "https".into(),
-            },
-        ],
-        pod_labels: [("istio".to_string(), "egressgateway".to_string())].into(),
-        gateways: Vec::new(),
-        hosts: Vec::new(),
-    }
+    test_gateway(&[("istio", "egressgateway")])
 }
 
 #[test]

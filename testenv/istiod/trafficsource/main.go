@@ -21,6 +21,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -107,6 +108,7 @@ func (s *source) play(dir string, seconds float64) {
 			v.toWorkload = g.Service
 			gc := c
 			gc.From, gc.Labels, gc.ToWorkload, gc.gatewayName = ns+"/"+name, g.Labels, "", name
+			gc.gatewayPort = g.TargetPorts[strconv.Itoa(int(c.Port))]
 			if gsnap := s.proxyFor(gc).snapshot(); gsnap != nil {
 				legVerdict = gsnap.route(gc)
 				leg = &gc

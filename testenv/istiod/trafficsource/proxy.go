@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"log"
+	"strings"
 	"sync"
 	"time"
 
@@ -30,6 +31,13 @@ type proxy struct {
 	clusters  map[string]*cluster.Cluster
 	client    *adsc.ADSC
 	closed    bool
+	// asked: the route names this proxy last asked for itself, since the last listener push.
+	// adsc asks for routes by port (a gateway's are named http.PORT) and acknowledges with the
+	// names it received, so a listener's route can go missing: then the proxy asks by the
+	// names its listeners give.
+	asked string
+	// fresh: the route names received since the last listener push.
+	fresh map[string]bool
 }
 
 // A gateway (router) proxy is connected as a router node, as an egress gateway's Envoy is.
@@ -90,7 +98,7 @@ func (p *proxy) connect(xds string, cfg *adsc.ADSConfig) {
 }
 
 // HandleResponse receives every push (adsc acknowledges it and asks for the routes).
-func (p *proxy) HandleResponse(_ *adsc.ADSC, msg *discovery.DiscoveryResponse) {
+func (p *proxy) HandleResponse(c *adsc.ADSC, msg *discovery.DiscoveryResponse) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	switch msg.TypeUrl {
@@ -102,6 +110,7 @@ func (p *proxy) HandleResponse(_ *adsc.ADSC, msg *discovery.DiscoveryResponse) {
 				p.listeners = append(p.listeners, l)
 			}
 		}
+		p.asked, p.fresh = "", map[string]bool{}
 	case v3.ClusterType:
 		p.clusters = map[string]*cluster.Cluster{}
 		for _, r := range msg.Resources {
@@ -111,11 +120,25 @@ func (p *proxy) HandleResponse(_ *adsc.ADSC, msg *discovery.DiscoveryResponse) {
 			}
 		}
 	case v3.RouteType:
-		p.routes = map[string]*route.RouteConfiguration{}
+		// A route response may carry only the route configurations that changed (RDS is not a
+		// state-of-the-world type): the others stay as they were.
 		for _, r := range msg.Resources {
 			rc := &route.RouteConfiguration{}
 			if proto.Unmarshal(r.Value, rc) == nil {
 				p.routes[rc.Name] = rc
+				if p.fresh != nil {
+					p.fresh[rc.Name] = true
+				}
+			}
+		}
+		if names := routeNames(p.listeners); !p.freshRoutes(names) && strings.Join(names, ",") != p.asked {
+			// adsc's own requests carry a nonce istiod would take as stale: the watch is
+			// dropped first, so istiod takes the next request as a new one.
+			p.asked = strings.Join(names, ",")
+			for _, ask := range [][]string{nil, names} {
+				if err := c.Send(&discovery.DiscoveryRequest{TypeUrl: v3.RouteType, ResourceNames: ask}); err != nil {
+					log.Printf("trafficsource: %s: asking for routes %v: %v", p.name, names, err)
+				}
 			}
 		}
 	default:
@@ -125,6 +148,16 @@ func (p *proxy) HandleResponse(_ *adsc.ADSC, msg *discovery.DiscoveryResponse) {
 		return // a snapshot only from a whole configuration, as Envoy warms before serving
 	}
 	p.snap = newSnapshot(p.listeners, p.routes, p.clusters)
+}
+
+// freshRoutes: every route configuration in names has arrived since the last listener push.
+func (p *proxy) freshRoutes(names []string) bool {
+	for _, name := range names {
+		if !p.fresh[name] {
+			return false
+		}
+	}
+	return true
 }
 
 // routesComplete: every route configuration a listener refers to has arrived.

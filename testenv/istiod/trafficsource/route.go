@@ -68,7 +68,7 @@ func (v verdict) String() string {
 // filter is a TCP proxy (a cluster) or an HTTP connection manager (a route configuration,
 // then a virtual host by the Host header, then the first matching route).
 func (s *snapshot) route(c call) verdict {
-	l := s.listenerFor(c.ip(), c.Port)
+	l := s.listenerFor(c.ip(), c.listenPort())
 	if l == nil {
 		return verdict{blackhole: true, serviceName: "BlackHoleCluster", service: "unknown"}
 	}
@@ -174,7 +174,7 @@ func chooseFilterChain(l *listener.Listener, c call) *listener.FilterChain {
 		if m.GetDestinationPort() == nil {
 			return 0, true
 		}
-		return 1, m.GetDestinationPort().GetValue() == c.Port
+		return 1, m.GetDestinationPort().GetValue() == c.listenPort()
 	})
 	chains = narrow(chains, func(m *listener.FilterChainMatch) (int, bool) {
 		if len(m.GetPrefixRanges()) == 0 {

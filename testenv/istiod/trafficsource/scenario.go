@@ -30,6 +30,7 @@ import (
 //	gateways:
 //	- service: istio-system/istio-egressgateway        # the gateway's Service (namespace/name)
 //	  labels: {istio: egressgateway, app: istio-egressgateway}  # its pods' labels
+//	  targetPorts: {"80": 8080, "443": 8443}            # the Service's targetPorts, if any
 //
 // A call that istiod routes to such a Service is played a second time from the gateway (a
 // router proxy with those labels, connected to istiod like the sidecars), as the gateway's own
@@ -42,6 +43,9 @@ type scenario struct {
 type gateway struct {
 	Service string            `json:"service"`
 	Labels  map[string]string `json:"labels"`
+	// TargetPorts maps the Service's ports to the pods' (as the Service's targetPort does):
+	// the gateway listens on these.
+	TargetPorts map[string]uint32 `json:"targetPorts,omitempty"`
 }
 
 // host is the gateway Service's name in the cluster's DNS, as cluster metadata names it.
@@ -64,8 +68,10 @@ type call struct {
 	RecvBytes  int               `json:"receivedBytes,omitempty"`
 
 	file string
-	// gatewayName is set on a call an egress gateway makes (its second leg).
+	// gatewayName is set on a call an egress gateway makes (its second leg), and gatewayPort
+	// to the port the gateway's pods listen on, when the Service maps it.
 	gatewayName string
+	gatewayPort uint32
 }
 
 func loadScenarios(dir string) ([]call, []gateway, error) {
@@ -148,6 +154,14 @@ func (c *call) check() error {
 		c.RecvBytes = 5120
 	}
 	return nil
+}
+
+// listenPort is the port the proxy handling the call listens on.
+func (c call) listenPort() uint32 {
+	if c.gatewayPort != 0 {
+		return c.gatewayPort
+	}
+	return c.Port
 }
 
 func (c call) namespace() string { return strings.SplitN(c.From, "/", 2)[0] }
