@@ -83,7 +83,10 @@ fn RoutingState(
     let label = view.routing.label();
     match view.routing.clone() {
         EntryRouting::Routed { objects, .. } => view! {
-            <p><span class="badge" data-testid="entry-via">{label.unwrap_or_default()}</span></p>
+            <p>
+                <span class="badge" data-testid="entry-via">{label.unwrap_or_default()}</span>
+                " " <a class="small" href="/gateways">"(egress gateways)"</a>
+            </p>
             <p class="small">"Written by mesh-egress: "</p>
             <ul class="small" data-testid="route-objects">
                 {objects.into_iter().map(|o| view! { <li>{o}</li> }).collect_view()}
