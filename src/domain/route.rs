@@ -93,8 +93,11 @@ pub struct RoutePlan {
 pub struct RoutingView {
     /// How the entry's traffic leaves the mesh now.
     pub routing: EntryRouting,
-    /// The egress gateways to pick from.
+    /// The egress gateways to pick from (read only when the entry can be routed now).
     pub gateways: Vec<EgressGateway>,
+    /// Why the gateways could not be listed (the API server's refusal), if so.
+    #[serde(default)]
+    pub gateways_hidden: Option<String>,
     /// The entry's ports that can be routed (HTTP and TLS).
     pub ports: Vec<i64>,
     /// The objects mesh-egress wrote for it, as YAML documents (when it routed it).

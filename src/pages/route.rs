@@ -114,13 +114,26 @@ fn RoutingState(
             </p>
         }
         .into_any(),
-        EntryRouting::Direct if view.gateways.is_empty() => view! {
+        EntryRouting::Direct if view.ports.is_empty() => view! {
             <p class="muted" data-testid="entry-direct">
-                "Leaves the mesh straight from each calling sidecar. No egress gateway is installed: see "
-                <a href="/gateways">"Gateways"</a> " for how to add one."
+                "Leaves the mesh straight from each calling sidecar. It has no HTTP or TLS port, which a gateway routes by host."
             </p>
         }
         .into_any(),
+        EntryRouting::Direct if view.gateways.is_empty() => {
+            let why = match view.gateways_hidden.clone() {
+                Some(reason) => format!("The egress gateways cannot be listed: {reason}."),
+                None => "No egress gateway is installed: see ".to_string(),
+            };
+            let hidden = view.gateways_hidden.is_some();
+            view! {
+                <p class="muted" data-testid="entry-direct">
+                    "Leaves the mesh straight from each calling sidecar. " {why}
+                    {(!hidden).then(|| view! { <a href="/gateways">"Gateways"</a> " for how to add one." })}
+                </p>
+            }
+            .into_any()
+        }
         EntryRouting::Direct => {
             let action = format!("/namespaces/{namespace}/serviceentries/{name}");
             view! {

@@ -40,8 +40,17 @@ async fn entry(actor: &Actor, namespace: &str, name: &str) -> Answer<ServiceEntr
 pub async fn entry_routing(actor: &Actor, namespace: &str, name: &str) -> Answer<RoutingView> {
     let view = entry(actor, namespace, name).await?;
     let services = actor.mapped(actor.cluster.virtual_services().await)?;
-    let gateways = actor.mapped(actor.cluster.egress_gateways().await)?;
     let routing = routing(&view, &services);
+    let ports = routable_ports(&view);
+    // The gateways to pick from, only when the entry can be routed now; a user who may not
+    // list them still sees how the entry leaves the mesh.
+    let (gateways, gateways_hidden) = match (&routing, ports.is_empty()) {
+        (EntryRouting::Direct, false) => match actor.cluster.egress_gateways().await {
+            Ok(gateways) => (gateways, None),
+            Err(e) => (Vec::new(), Some(AppError::from(e).to_string())),
+        },
+        _ => (Vec::new(), None),
+    };
     let yaml = match routing {
         EntryRouting::Routed { .. } => {
             let objects = written(actor, namespace, name).await?;
@@ -51,8 +60,9 @@ pub async fn entry_routing(actor: &Actor, namespace: &str, name: &str) -> Answer
     };
     Ok(RoutingView {
         routing,
-        ports: routable_ports(&view),
+        ports,
         gateways,
+        gateways_hidden,
         yaml,
     })
 }
