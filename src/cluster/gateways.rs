@@ -3,7 +3,7 @@
 //! their pods.
 
 use super::policy::SMM_GROUP;
-use super::{Cluster, ClusterError, NETWORKING_GROUP};
+use super::{Cluster, ClusterError};
 use crate::domain::gateway::{EgressGateway, GatewayObject, GatewayPort, GatewaySource};
 use k8s_openapi::api::core::v1::Service;
 use kube::api::{Api, ListParams, PostParams};
@@ -134,11 +134,7 @@ impl Cluster {
             Err(kube::Error::Api(status)) if status.code == 404 => {}
             Err(e) => return Err(self.err(e)),
         }
-        let version = self.networking_version().await?;
-        let resource = ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(NETWORKING_GROUP, &version, "Gateway"),
-            "gateways",
-        );
+        let resource = self.networking_resource("Gateway", "gateways").await?;
         let objects = Api::<DynamicObject>::all_with(self.client.clone(), &resource)
             .list(&ListParams::default())
             .await
@@ -158,12 +154,7 @@ impl Cluster {
         dry_run: bool,
     ) -> Result<(), ClusterError> {
         let resource = mesh_gateway_resource();
-        let mut typed: DynamicObject = serde_json::from_value(object.clone())
-            .map_err(|e| ClusterError::internal(format!("an IstioMeshGateway to write: {e}")))?;
-        typed.types = Some(kube::core::TypeMeta {
-            api_version: resource.api_version.clone(),
-            kind: resource.kind.clone(),
-        });
+        let typed = super::typed_object(object, &resource, "an IstioMeshGateway")?;
         let namespace = typed.metadata.namespace.clone().unwrap_or_default();
         let name = typed.metadata.name.clone().unwrap_or_default();
         let api = Api::<DynamicObject>::namespaced_with(self.client.clone(), &namespace, &resource);
@@ -182,8 +173,13 @@ impl Cluster {
                          written"
                     )))
                 }
+                // A 404 that is not about the namespace: the kind itself is not served.
                 Err(kube::Error::Api(status))
-                    if status.code == 404 && !status.message.contains("namespaces \"") =>
+                    if status.code == 404
+                        && status
+                            .details
+                            .as_ref()
+                            .is_none_or(|d| d.kind != "namespaces") =>
                 {
                     return Err(ClusterError::precondition(
                         "Service Mesh Manager is not installed (no IstioMeshGateway kind): \

@@ -74,6 +74,21 @@ struct Mirrors {
     virtual_services: Mirror<DynamicObject>,
 }
 
+/// An object given as JSON, typed as `resource` for a write (`what` names it in an error).
+fn typed_object(
+    object: &serde_json::Value,
+    resource: &ApiResource,
+    what: &str,
+) -> Result<DynamicObject, ClusterError> {
+    let mut typed: DynamicObject = serde_json::from_value(object.clone())
+        .map_err(|e| ClusterError::internal(format!("{what} to write: {e}")))?;
+    typed.types = Some(kube::core::TypeMeta {
+        api_version: resource.api_version.clone(),
+        kind: resource.kind.clone(),
+    });
+    Ok(typed)
+}
+
 /// What the overview keeps of a namespace: its name and labels.
 fn keep_namespace_labels(namespace: &mut Namespace) {
     let labels = namespace.metadata.labels.take();
@@ -298,20 +313,26 @@ impl Cluster {
             .cloned()
     }
 
-    pub(crate) async fn service_entry_resource(&self) -> Result<ApiResource, ClusterError> {
+    /// An Istio networking kind at the version the API server serves.
+    async fn networking_resource(
+        &self,
+        kind: &str,
+        plural: &str,
+    ) -> Result<ApiResource, ClusterError> {
         let version = self.networking_version().await?;
         Ok(ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(NETWORKING_GROUP, &version, "ServiceEntry"),
-            "serviceentries",
+            &GroupVersionKind::gvk(NETWORKING_GROUP, &version, kind),
+            plural,
         ))
     }
 
+    pub(crate) async fn service_entry_resource(&self) -> Result<ApiResource, ClusterError> {
+        self.networking_resource("ServiceEntry", "serviceentries")
+            .await
+    }
+
     async fn sidecar_resource(&self) -> Result<ApiResource, ClusterError> {
-        let version = self.networking_version().await?;
-        Ok(ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(NETWORKING_GROUP, &version, "Sidecar"),
-            "sidecars",
-        ))
+        self.networking_resource("Sidecar", "sidecars").await
     }
 
     /// Starts the watch-fed copies of namespaces, Sidecars, the mesh ConfigMap and the control

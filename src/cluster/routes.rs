@@ -2,13 +2,13 @@
 //! routes, the gateways it names, mesh-egress's annotations), from a watch-fed copy; and the
 //! objects of a route (`domain::route`), written all or nothing and found again by label.
 
-use super::{Cluster, ClusterError, FIELD_MANAGER, NETWORKING_GROUP};
+use super::{Cluster, ClusterError, FIELD_MANAGER};
 use crate::domain::access::Action;
 use crate::domain::route::{
     RouteObject, RoutePlan, VirtualServiceInfo, ROUTES_ANNOTATION, ROUTE_LABEL, VIA_ANNOTATION,
 };
 use kube::api::{Api, DeleteParams, ListParams, PostParams};
-use kube::core::{ApiResource, DynamicObject, GroupVersionKind, TypeMeta};
+use kube::core::{ApiResource, DynamicObject};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -20,7 +20,7 @@ const KINDS: [(&str, &str); 3] = [
 ];
 
 /// What the copy of VirtualServices keeps: names, mesh-egress's annotations, hosts, gateways,
-/// and its TLS routes (whether it routes by SNI).
+/// and whether it has TLS routes (routes by SNI).
 pub(super) fn keep_routing(service: &mut DynamicObject) {
     let meta = &mut service.metadata;
     meta.managed_fields = None;
@@ -32,10 +32,14 @@ pub(super) fn keep_routing(service: &mut DynamicObject) {
             .collect::<BTreeMap<_, _>>()
     });
     let spec = service.data.get("spec");
-    let kept: serde_json::Map<String, Value> = ["hosts", "gateways", "tls"]
+    let mut kept: serde_json::Map<String, Value> = ["hosts", "gateways"]
         .iter()
         .filter_map(|key| Some((key.to_string(), spec?.get(*key)?.clone())))
         .collect();
+    // Of the TLS routes, only that there are some.
+    if spec.is_some_and(|s| s.get("tls").is_some()) {
+        kept.insert("tls".into(), Value::Bool(true));
+    }
     service.data = serde_json::json!({ "spec": kept });
 }
 
@@ -69,18 +73,6 @@ fn info(service: &DynamicObject) -> VirtualServiceInfo {
 }
 
 impl Cluster {
-    pub(super) async fn networking_resource(
-        &self,
-        kind: &str,
-        plural: &str,
-    ) -> Result<ApiResource, ClusterError> {
-        let version = self.networking_version().await?;
-        Ok(ApiResource::from_gvk_with_plural(
-            &GroupVersionKind::gvk(NETWORKING_GROUP, &version, kind),
-            plural,
-        ))
-    }
-
     async fn route_resource(&self, kind: &str) -> Result<ApiResource, ClusterError> {
         let plural = KINDS
             .iter()
@@ -134,13 +126,7 @@ impl Cluster {
 
     async fn typed(&self, object: &RouteObject) -> Result<DynamicObject, ClusterError> {
         let resource = self.route_resource(&object.kind).await?;
-        let mut typed: DynamicObject = serde_json::from_value(object.object.clone())
-            .map_err(|e| ClusterError::internal(format!("{} to write: {e}", object.label())))?;
-        typed.types = Some(TypeMeta {
-            api_version: resource.api_version,
-            kind: resource.kind,
-        });
-        Ok(typed)
+        super::typed_object(&object.object, &resource, &object.label())
     }
 
     /// Writes every object of `plan`: first each by dry run (istiod's webhook judges it), then

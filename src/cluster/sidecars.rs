@@ -63,12 +63,7 @@ impl Cluster {
             field_manager: Some(FIELD_MANAGER.to_string()),
         };
         let typed = |object: &Value| -> Result<DynamicObject, ClusterError> {
-            let mut object: DynamicObject = serde_json::from_value(object.clone())
-                .map_err(|e| ClusterError::internal(format!("a Sidecar to write: {e}")))?;
-            object.types = Some(kube::core::TypeMeta {
-                api_version: resource.api_version.clone(),
-                kind: resource.kind.clone(),
-            });
+            let mut object = super::typed_object(object, &resource, "a Sidecar")?;
             object.metadata.namespace = Some(namespace.to_string());
             Ok(object)
         };

@@ -7,6 +7,7 @@
 
 use super::gateway::EgressGateway;
 use super::service_entry::ServiceEntryView;
+use super::visibility::exported_to;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -148,14 +149,6 @@ pub fn route_name(namespace: &str, name: &str) -> String {
         cut.pop();
     }
     cut
-}
-
-fn exported_to(entry: &ServiceEntryView, namespace: &str) -> bool {
-    entry.export_to.is_empty()
-        || entry
-            .export_to
-            .iter()
-            .any(|e| e == "*" || e == namespace || (e == "." && entry.namespace == namespace))
 }
 
 /// The metadata of a routing object: `route` (the objects' common name) is its label.

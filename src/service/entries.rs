@@ -67,6 +67,22 @@ pub async fn list_service_entries(
     Ok(Arc::new(rows))
 }
 
+/// One entry's view from the shared watch cache, when the actor may list its namespace.
+pub(super) async fn cached_entry(
+    actor: &Actor,
+    namespace: &str,
+    name: &str,
+) -> Answer<ServiceEntryView> {
+    checked_key(namespace, Some(name))?;
+    let (snapshot, _) = listable(actor, namespace).await?;
+    let found = snapshot.in_namespace(namespace).find(|e| e.name == name);
+    found
+        .map(|e| ServiceEntryView::clone(e))
+        .ok_or_else(|| AppError::NotFound {
+            what: format!("ServiceEntry {namespace}/{name}"),
+        })
+}
+
 /// Marks the rows shown with the gateway they leave through; routing that cannot be read
 /// (the VirtualServices hidden from the actor) leaves them unmarked.
 async fn marked(actor: &Actor, rows: &mut [ServiceEntryView]) {

@@ -2,6 +2,7 @@
 //! writes (judged by istiod's webhook in a dry run), the write (all or nothing, audited), and
 //! "stop routing", which removes exactly what mesh-egress wrote.
 
+use super::entries::cached_entry;
 use super::{checked_key, Actor, Answer};
 use crate::cluster::{Change, Changed};
 use crate::domain::gateway::EgressGateway;
@@ -9,7 +10,6 @@ use crate::domain::route::{
     parse_port, plan, routable_ports, route_name, routing, EntryRouting, RouteObject, RoutePlan,
     RoutePreview, RouteRefusal, RoutingView,
 };
-use crate::domain::service_entry::ServiceEntryView;
 use crate::domain::yaml::to_yaml;
 use crate::error::AppError;
 
@@ -29,16 +29,10 @@ fn documents<'a>(objects: impl Iterator<Item = &'a serde_json::Value>) -> String
     objects.map(to_yaml).collect::<Vec<_>>().join("---\n")
 }
 
-async fn entry(actor: &Actor, namespace: &str, name: &str) -> Answer<ServiceEntryView> {
-    checked_key(namespace, Some(name))?;
-    Ok(actor
-        .mapped(actor.cluster.service_entry(namespace, name).await)?
-        .view)
-}
-
 /// How `namespace/name` leaves the mesh, and the gateways and ports it could be routed by.
 pub async fn entry_routing(actor: &Actor, namespace: &str, name: &str) -> Answer<RoutingView> {
-    let view = entry(actor, namespace, name).await?;
+    // Read from the watch cache: the card is on every view of the entry's page.
+    let view = cached_entry(actor, namespace, name).await?;
     let services = actor.mapped(actor.cluster.virtual_services().await)?;
     let routing = routing(&view, &services);
     let ports = routable_ports(&view);
@@ -96,7 +90,7 @@ async fn planned(
     port: &str,
 ) -> Answer<RoutePlan> {
     let port = parse_port(port).map_err(refused)?;
-    let view = entry(actor, namespace, name).await?;
+    let view = super::service_entry(actor, namespace, name).await?.view;
     let gateways = actor.mapped(actor.cluster.egress_gateways().await)?;
     let gateway = chosen(&gateways, gateway)?;
     let services = actor.mapped(actor.cluster.virtual_services().await)?;
@@ -164,7 +158,7 @@ pub async fn stop_routing(actor: &Actor, namespace: &str, name: &str) -> Answer<
     let objects = written(actor, namespace, name).await?;
     if objects.is_empty() {
         let services = actor.mapped(actor.cluster.virtual_services().await)?;
-        let view = entry(actor, namespace, name).await?;
+        let view = cached_entry(actor, namespace, name).await?;
         let reason = match routing(&view, &services) {
             EntryRouting::ByHand {
                 virtual_services, ..

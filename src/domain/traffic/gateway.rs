@@ -5,6 +5,7 @@
 
 use super::{Row, RowKind};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
 /// Hosts a gateway carries on one kind of route, as mesh-egress wrote them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -36,9 +37,9 @@ impl GatewayRoute {
 /// the host the gateway carries (when its metrics name the host, or the gateway carries one
 /// host on that kind of route), marked `via`; the gateway's own call to such a host is then
 /// left out (it is the same call). A gateway's calls not tied to a caller stay, marked `via`.
-pub fn through_gateways(rows: &[Row], routes: &[GatewayRoute]) -> Vec<Row> {
+pub fn through_gateways<'a>(rows: &'a [Row], routes: &[GatewayRoute]) -> Cow<'a, [Row]> {
     if routes.is_empty() {
-        return rows.to_vec();
+        return Cow::Borrowed(rows);
     }
     let mut out: Vec<Row> = Vec::with_capacity(rows.len());
     // (gateway, host) pairs some sidecar's call was attributed to.
@@ -89,7 +90,7 @@ pub fn through_gateways(rows: &[Row], routes: &[GatewayRoute]) -> Vec<Row> {
         row.via = route.gateway.clone();
         true
     });
-    out
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
