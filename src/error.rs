@@ -155,7 +155,7 @@ fn describe_findings(findings: &[crate::domain::validation::Finding]) -> String 
 }
 
 impl leptos::server_fn::error::FromServerFnError for AppError {
-    type Encoder = leptos::server_fn::codec::JsonEncoding;
+    type Encoder = crate::api::codec::JsonText;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
         Self::Request {

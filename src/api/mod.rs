@@ -24,6 +24,8 @@ use crate::domain::{Overview, PolicyState};
 use crate::error::AppError;
 use leptos::prelude::*;
 
+pub mod codec;
+
 /// Defines a server function at `/api/ENDPOINT` that identifies the caller as an `Actor`,
 /// calls one function of `crate::service` with it, and answers through [`ssr::respond`]. The
 /// arguments are the request's form fields.
@@ -31,7 +33,7 @@ macro_rules! acting {
     ($(#[$doc:meta])* $endpoint:literal $name:ident($($arg:ident: $ty:ty),*) -> $out:ty
         = |$actor:ident| $call:expr) => {
         $(#[$doc])*
-        #[server(prefix = "/api", endpoint = $endpoint)]
+        #[server(prefix = "/api", endpoint = $endpoint, output = crate::api::codec::Json)]
         pub async fn $name($($arg: $ty),*) -> Result<$out, AppError> {
             ssr::respond(async { let $actor = ssr::actor().await?; $call.await }.await)
         }
@@ -303,7 +305,7 @@ acting! {
 }
 
 /// The acting user (for the header), or none when nobody is signed in.
-#[server(prefix = "/api", endpoint = "session")]
+#[server(prefix = "/api", endpoint = "session", output = crate::api::codec::Json)]
 pub async fn session_info() -> Result<Session, AppError> {
     let services = ssr::services()?;
     Ok(crate::service::session(&services, &ssr::caller().await).await)
@@ -312,7 +314,7 @@ pub async fn session_info() -> Result<Session, AppError> {
 /// Signs in with a Kubernetes bearer token (shared mode): the API server must accept it. The
 /// token goes into an encrypted, HttpOnly, SameSite=Strict session cookie, never back to the
 /// page.
-#[server(prefix = "/api", endpoint = "sign_in")]
+#[server(prefix = "/api", endpoint = "sign_in", output = crate::api::codec::Json)]
 pub async fn sign_in(token: String) -> Result<String, AppError> {
     let signed_in = async { crate::service::sign_in(ssr::services()?.as_ref(), &token).await };
     let signed_in = signed_in.await;
@@ -323,7 +325,7 @@ pub async fn sign_in(token: String) -> Result<String, AppError> {
 }
 
 /// Ends the session, on every replica (the session is recorded as signed out in the cluster).
-#[server(prefix = "/api", endpoint = "sign_out")]
+#[server(prefix = "/api", endpoint = "sign_out", output = crate::api::codec::Json)]
 pub async fn sign_out() -> Result<(), AppError> {
     ssr::set_session_cookie(None);
     let ended = async {
