@@ -14,7 +14,7 @@ RUN rustup target add wasm32-unknown-unknown \
     && cargo install wasm-bindgen-cli --version 0.2.130
 WORKDIR /src
 COPY . .
-RUN cargo leptos build --release --cargo-locked --precompress
+RUN cargo leptos build --release --cargo-locked --precompress --split
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 WORKDIR /app

@@ -54,7 +54,7 @@ setup:
 
 ## build: the release server at target/release/mesh-egress and the site at target/site.
 build: setup
-	cargo leptos build --release --cargo-locked --precompress
+	cargo leptos build --release --cargo-locked --precompress --split
 	@mkdir -p target/release
 	@if [ "$$(realpath $(CARGO_TARGET_DIR))" != "$$(realpath -m target)" ]; then \
 	  ln -sfn $(CARGO_TARGET_DIR)/release/mesh-egress target/release/mesh-egress; fi

@@ -1,6 +1,8 @@
 //! The HTML shell, the `<App/>` component and its routes.
 
-use crate::components::{provide_live, provide_traffic_tick, LiveBanner, SessionBadge};
+use crate::components::{
+    provide_live, provide_traffic_tick, HydratedMark, LiveUpdates, SessionBadge,
+};
 use crate::pages::{
     CreatePage, EditPage, GatewaysPage, HomePage, LoginPage, MapPage, NamespacePage, RolloutPage,
     ServiceEntryPage, ServicesPage, TrafficPage,
@@ -25,7 +27,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // The site's files carry a content hash in their names when the build made them
                 // so (hash.txt beside the binary): cached for good, fetched again when changed.
                 <HashedStylesheet options=options.clone() id="leptos" />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -41,10 +43,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_live();
     provide_traffic_tick();
-    // Effects run only in the browser, after hydration: tests and people can tell that the
-    // page is live.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
     view! {
         <Title text="mesh-egress" />
         <Router>
@@ -62,8 +60,10 @@ pub fn App() -> impl IntoView {
                 <span class="tagline">"How your Istio mesh reaches the outside world"</span>
                 <SessionBadge />
             </header>
-            <LiveBanner />
-            <main data-hydrated=move || hydrated.get().to_string()>
+            <LiveUpdates />
+            // `data-hydrated` turns true once the page's islands are: tests and people can tell
+            // that the page is live.
+            <main data-hydrated="false">
                 // NB: Async SSR renders the finished page, so it reads fully without WASM and
                 // needs no streaming scripts.
                 <Routes fallback=|| view! { <p>"Page not found."</p> }>
@@ -96,6 +96,7 @@ pub fn App() -> impl IntoView {
                     </ParentRoute>
                 </Routes>
             </main>
+            <HydratedMark />
         </Router>
     }
 }

@@ -22,6 +22,8 @@ test("edit the demo's httpbin.org in place: diff first, a concurrent kubectl cha
       await page.getByTestId("edit-link").click();
       await expect(page).toHaveURL(/\/namespaces\/smm-demo\/serviceentries\/httpbin.org\/edit$/, { timeout: 1_000 });
     }).toPass();
+    // The edit page is a page load of its own: its form previews in place once hydrated.
+    await expect(page.locator("main[data-hydrated=true]")).toHaveCount(1);
     await expect(page.getByTestId("form-ports")).toHaveValue("80 http HTTP");
     await expect(page.getByTestId("form-name")).toHaveJSProperty("readOnly", true);
 

@@ -23,6 +23,7 @@ function sidecarMode(namespace: string): string {
     "jsonpath={.spec.outboundTrafficPolicy.mode}");
 }
 
+/** Links load a whole page: its forms act in place once the page's island is hydrated. */
 async function hydrated(page: Page) {
   await expect(page.locator("main[data-hydrated=true]")).toHaveCount(1);
 }
@@ -56,6 +57,7 @@ test("the rollout view; restrict a namespace from it with the preview; lift it; 
   // Not without the confirmation.
   await page.getByTestId("namespace-switch").click();
   expect(sidecars("frontend")).toBe("");
+  await hydrated(page);
   await confirmAndSwitch(page);
   await expect(page.getByTestId("namespace-switched")).toHaveText(
     /frontend is now REGISTRY_ONLY \(namespace Sidecar default\)\./);
@@ -71,6 +73,7 @@ test("the rollout view; restrict a namespace from it with the preview; lift it; 
   await page.getByTestId("namespace-preview-link").click();
   await expect(page.getByTestId("namespace-preview-summary")).toHaveText(
     "ALLOW_ANY frontend: deletes Sidecar frontend/default, which mesh-egress created");
+  await hydrated(page);
   await confirmAndSwitch(page);
   await expect(page.getByTestId("namespace-mode")).toContainText("ALLOW_ANY");
   expect(sidecars("frontend")).toBe("");

@@ -16,8 +16,14 @@ function cleanUp() {
   kubectl("delete", kinds, "-A", "-l", "app.kubernetes.io/managed-by=mesh-egress,mesh-egress.io/egress-route", "--ignore-not-found");
 }
 
-async function routeThroughTheDemoGateway(page: Page) {
+/** Links and GET forms load a whole page: with WASM its forms act in place once it is hydrated. */
+async function hydrated(page: Page, wasm: boolean) {
+  if (wasm) await expect(page.locator("main[data-hydrated=true]")).toHaveCount(1);
+}
+
+async function routeThroughTheDemoGateway(page: Page, wasm: boolean) {
   await page.goto(entryPage);
+  await hydrated(page, wasm);
   const card = page.getByTestId("entry-routing");
   await expect(card.getByTestId("entry-direct")).toContainText("Leaves the mesh straight from each calling sidecar");
   await card.getByTestId("route-gateway").selectOption("istio-system/istio-egressgateway");
@@ -29,6 +35,7 @@ async function routeThroughTheDemoGateway(page: Page) {
   );
   await expect(card.getByTestId("route-preview-yaml")).toContainText("subset: egress-smm-demo-httpbin-org");
   expect(written()).toEqual([]); // a preview writes nothing
+  await hydrated(page, wasm);
   await card.getByTestId("route-button").click();
   await expect(card.getByTestId("entry-via")).toHaveText("via gateway istio-system/istio-egressgateway:80");
 }
@@ -38,7 +45,7 @@ test.afterEach(cleanUp);
 test("route the demo's httpbin.org through the demo's egress gateway, see it, and stop routing", async ({ page }) => {
   test.setTimeout(60_000);
   cleanUp();
-  await routeThroughTheDemoGateway(page);
+  await routeThroughTheDemoGateway(page, true);
   await expect(page.getByTestId("route-done")).toContainText("Routed port 80 via gateway istio-system/istio-egressgateway");
   expect(written()).toEqual([
     `destinationrule.networking.istio.io/${route}`,
@@ -66,6 +73,7 @@ test("route the demo's httpbin.org through the demo's egress gateway, see it, an
   }).toPass({ timeout: 25_000 });
 
   await page.goto(entryPage);
+  await hydrated(page, true);
   await page.getByTestId("stop-routing").click();
   await expect(page.getByTestId("route-stopped")).toHaveText(
     `Stopped routing through the gateway: removed Gateway istio-system/${route}, DestinationRule istio-system/${route}, VirtualService smm-demo/${route}-1, VirtualService smm-demo/${route}-2.`,
@@ -78,7 +86,7 @@ test("route and stop routing without JavaScript", async ({ browser }) => {
   cleanUp();
   const context = await browser.newContext({ javaScriptEnabled: false });
   const page = await context.newPage();
-  await routeThroughTheDemoGateway(page);
+  await routeThroughTheDemoGateway(page, false);
   expect(written()).toHaveLength(4);
   await page.getByTestId("stop-routing").click();
   await expect(page.getByTestId("entry-direct")).toBeVisible();

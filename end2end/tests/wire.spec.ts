@@ -31,4 +31,5 @@ test("a first load of / arrives compressed, hashed files cached for good", async
   expect(html?.encoding).toBe("br");
   const total = seen.reduce((sum, s) => sum + s.bytes, 0);
   console.log(`wire: first load of / = ${(total / 1024).toFixed(1)} KB (${seen.map((s) => `${s.url} ${s.bytes}`).join(", ")})`);
+  expect(total, "a first load of / under 250 KB").toBeLessThan(250 * 1024);
 });

@@ -21,14 +21,17 @@ pub use diff::DiffView;
 pub use entry_form::{focus_first_error, EntryFields};
 pub use error_notice::{ErrorNotice, FindingList};
 pub use filter::FilterBox;
-pub use live::{provide_live, Live, LiveBanner};
+pub use live::{provide_live, use_live, HydratedMark, Live, LiveUpdates};
 pub use loading::Loading;
 pub use pager::Pager;
-pub use query::{use_entry_key, use_query_param};
+pub use query::{
+    provide_page, query_value, use_entry_key, use_query, use_query_param, use_replace_query,
+    use_route_param, PageUrl,
+};
 pub use service_entry_table::ServiceEntryTable;
 pub use session::SessionBadge;
 pub use table::{Column, Table};
 pub use traffic::{
-    provide_traffic_tick, DestinationTable, RateChart, TelemetryHint, TrafficNotice, TrafficTick,
-    WindowLinks,
+    provide_traffic_tick, use_traffic_tick, DestinationTable, RateChart, TelemetryHint,
+    TrafficNotice, TrafficTick, WindowLinks,
 };

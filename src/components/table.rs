@@ -37,6 +37,10 @@ pub fn Table<T>(
     row_id: fn(&T) -> String,
     /// The table's test id.
     testid: &'static str,
+    /// What a [`FilterBox`](crate::components::FilterBox) over the table matches a row by
+    /// (lowercase), in the row's `data-filter`.
+    #[prop(optional)]
+    filter_key: Option<fn(&T) -> String>,
 ) -> impl IntoView
 where
     T: Clone + Send + Sync + 'static,
@@ -60,7 +64,8 @@ where
                             .iter()
                             .map(|c| view! { <td class=c.class>{(c.cell)(&row)}</td> })
                             .collect_view();
-                        view! { <tr data-testid=row_id(&row)>{cells}</tr> }
+                        let filter = filter_key.map(|key| key(&row).to_lowercase());
+                        view! { <tr data-testid=row_id(&row) data-filter=filter>{cells}</tr> }
                     }
                 />
             </tbody>

@@ -20,17 +20,30 @@ impl TrafficTick {
     }
 }
 
-/// Provides the [`TrafficTick`] (once, in the app).
+/// Provides the [`TrafficTick`] to the server's rendering (where it stays at 0).
 pub fn provide_traffic_tick() {
-    let tick = RwSignal::new(0u64);
-    // Effects run only in the browser.
-    Effect::new(move |_| {
-        let _ = set_interval_with_handle(
-            move || tick.update(|t| *t += 1),
-            std::time::Duration::from_secs(15),
-        );
-    });
-    provide_context(TrafficTick(tick));
+    provide_context(TrafficTick(RwSignal::new(0)));
+}
+
+/// The traffic tick: the server's (in context), or in the browser one that every island of the
+/// page shares, moving every 15 s.
+pub fn use_traffic_tick() -> TrafficTick {
+    #[cfg(feature = "hydrate")]
+    {
+        thread_local! {
+            static SHARED: TrafficTick = {
+                let tick = RwSignal::new(0u64);
+                let _ = set_interval_with_handle(
+                    move || tick.update(|t| *t += 1),
+                    std::time::Duration::from_secs(15),
+                );
+                TrafficTick(tick)
+            };
+        }
+        SHARED.with(|tick| *tick)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    expect_context::<TrafficTick>()
 }
 
 /// The one line shown when traffic is missing (and where it came from when it is not).

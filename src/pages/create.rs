@@ -1,17 +1,18 @@
 use crate::api::{get_service_entry, CreateServiceEntry, CreateServiceEntryForm};
-use crate::components::{focus_first_error, EntryFields, ErrorNotice, Loading};
+use crate::components::{
+    focus_first_error, provide_page, query_value, EntryFields, ErrorNotice, Loading, PageUrl,
+};
 use crate::domain::form::ServiceEntryForm;
 use crate::error::AppError;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 /// `/new`: register an external service, from a form (checked as you type, by the same rules
 /// compiled to WASM) or by pasting YAML. Either way: validation, a server-side dry run, then
 /// the write. `?duplicate=NS/NAME` fills the form in from that entry (for another namespace).
 #[component]
 pub fn CreatePage() -> impl IntoView {
-    let query = use_query_map();
-    let duplicate = query.with_untracked(|q| q.get("duplicate"));
+    let url = StoredValue::new(PageUrl::current());
+    let duplicate = query_value("duplicate");
     let source = Resource::new(
         move || duplicate.clone(),
         |duplicate| async move {
@@ -25,23 +26,22 @@ pub fn CreatePage() -> impl IntoView {
     );
     view! {
         <Loading>
-            {move || source.get().map(|result| result.map(|copy| view! { <CreateForms copy /> }))}
+            {move || source.get().map(|result| result.map(|copy| view! { <CreateForms copy url=url.get_value() /> }))}
         </Loading>
     }
 }
 
 /// The create form and the YAML box, the form filled in from `copy` (a duplicated entry) when
-/// given: everything but the namespace, which the user picks.
-#[component]
-fn CreateForms(copy: Option<Result<ServiceEntryForm, String>>) -> impl IntoView {
-    let query = use_query_map();
-    let namespace = query.get_untracked().get("namespace").unwrap_or_default();
+/// given: everything but the namespace, which the user picks. The page's island (its code is
+/// a WASM chunk of its own), given what the server read.
+#[island(lazy)]
+fn CreateForms(copy: Option<Result<ServiceEntryForm, String>>, url: PageUrl) -> impl IntoView {
+    provide_page(url);
+    let namespace = query_value("namespace").unwrap_or_default();
     // "Allow this host" on the traffic pages links here with the host, port and protocol seen.
-    let prefill = query.with_untracked(|q| {
-        q.get("host").map(|host| {
-            let get = |k: &str| q.get(k).unwrap_or_default();
-            ServiceEntryForm::for_host(&host, &get("port"), &get("protocol"), &namespace)
-        })
+    let prefill = query_value("host").map(|host| {
+        let get = |k: &str| query_value(k).unwrap_or_default();
+        ServiceEntryForm::for_host(&host, &get("port"), &get("protocol"), &namespace)
     });
     let (copied, not_copied) = match copy {
         Some(Ok(form)) => (

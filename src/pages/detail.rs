@@ -3,18 +3,25 @@ use crate::api::{
     UndoDeleteServiceEntry,
 };
 use crate::components::{
-    use_entry_key, Column, CopyButton, DeleteForm, DeletedNotice, FindingList, Live, Loading,
-    RateChart, Table, TrafficNotice, TrafficTick, WindowLinks,
+    provide_page, use_entry_key, use_live, use_query_param, use_traffic_tick, Column, CopyButton,
+    DeleteForm, DeletedNotice, FindingList, Loading, PageUrl, RateChart, Table, TrafficNotice,
+    WindowLinks,
 };
 use crate::domain::traffic::{bytes_label, count_label, CallerTraffic, Destination};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 /// `/namespaces/:namespace/serviceentries/:name`: every field, conditions, validation, YAML.
 #[component]
 pub fn ServiceEntryPage() -> impl IntoView {
+    view! { <ServiceEntryIsland url=PageUrl::current() /> }
+}
+
+/// The page's content: an island loaded with the page (its code is a WASM chunk of its own).
+#[island(lazy)]
+fn ServiceEntryIsland(url: PageUrl) -> impl IntoView {
+    provide_page(url);
     let key = use_entry_key();
-    let live = expect_context::<Live>();
+    let live = use_live();
     let delete = ServerAction::<DeleteServiceEntry>::new();
     let undo = ServerAction::<UndoDeleteServiceEntry>::new();
     let detail = Resource::new(
@@ -34,10 +41,7 @@ pub fn ServiceEntryPage() -> impl IntoView {
         <Loading>
             {move || detail.get().map(|result| result.map(|detail| {
                     let view = detail.view.clone();
-                    let download = format!(
-                        "data:application/yaml;charset=utf-8,{}",
-                        crate::domain::url_encode(&detail.yaml)
-                    );
+
                     view! {
                         <h1>{format!("{}/{}", view.namespace, view.name)}</h1>
                         <div class="actions">
@@ -65,8 +69,21 @@ pub fn ServiceEntryPage() -> impl IntoView {
                                 <dt>"Conditions"</dt><dd>{if detail.conditions.is_empty() { "none reported".to_string() } else { detail.conditions.join("; ") }}</dd>
                             </dl>
                         </section>
-                        <super::route::EntryRoutingCard namespace=view.namespace.clone() name=view.name.clone() />
-                        <EntryCalls namespace=view.namespace.clone() name=view.name.clone() />
+                    }
+            }))}
+        </Loading>
+        // NB: the cards that load more are not inside the entry's loading: resources made
+        // inside another's pending view do not hydrate in an island.
+        <super::route::EntryRoutingCard namespace=key().0 name=key().1 />
+        <EntryCalls namespace=key().0 name=key().1 />
+        <Loading fallback=|| ()>
+            {move || detail.get().map(|result| result.map(|detail| {
+                    let view = detail.view.clone();
+                    let download = format!(
+                        "data:application/yaml;charset=utf-8,{}",
+                        crate::domain::url_encode(&detail.yaml)
+                    );
+                    view! {
                         <section class="card">
                             <h2>"Validation"</h2>
                             {if detail.findings.is_empty() {
@@ -93,16 +110,11 @@ pub fn ServiceEntryPage() -> impl IntoView {
 /// Calls to the entry's hosts in the window, per calling workload, with the rate over time.
 #[component]
 fn EntryCalls(namespace: String, name: String) -> impl IntoView {
-    let query = use_query_map();
-    let tick = expect_context::<TrafficTick>();
+    let param = use_query_param();
+    let tick = use_traffic_tick();
     let base = StoredValue::new(format!("/namespaces/{namespace}/serviceentries/{name}?"));
     let traffic = Resource::new(
-        move || {
-            (
-                query.with(|q| q.get("window").unwrap_or_default()),
-                tick.get(),
-            )
-        },
+        move || (param("window"), tick.get()),
         move |(window, _)| get_entry_traffic(namespace.clone(), name.clone(), window),
     );
     view! {

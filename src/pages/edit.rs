@@ -23,8 +23,9 @@ pub fn EditPage() -> impl IntoView {
     }
 }
 
-/// The edit form and YAML editor of one entry, the preview and the save.
-#[component]
+/// The edit form and YAML editor of one entry, the preview and the save: the page's island
+/// (its code is a WASM chunk of its own), given the entry the server read.
+#[island(lazy)]
 fn EditForms(detail: ServiceEntryDetail) -> impl IntoView {
     let namespace = detail.view.namespace.clone();
     let name = detail.view.name.clone();

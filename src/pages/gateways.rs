@@ -1,5 +1,5 @@
 use crate::api::{get_control_planes, get_egress_gateways, CreateEgressGateway};
-use crate::components::{Column, ErrorNotice, Loading, Table};
+use crate::components::{provide_page, Column, ErrorNotice, Loading, PageUrl, Table};
 use crate::domain::gateway::EgressGateway;
 use leptos::prelude::*;
 
@@ -7,6 +7,13 @@ use leptos::prelude::*;
 /// and the hosts routed through them.
 #[component]
 pub fn GatewaysPage() -> impl IntoView {
+    view! { <GatewaysIsland url=PageUrl::current() /> }
+}
+
+/// The page's content: an island loaded with the page (its code is a WASM chunk of its own).
+#[island(lazy)]
+fn GatewaysIsland(url: PageUrl) -> impl IntoView {
+    provide_page(url);
     let create = ServerAction::<CreateEgressGateway>::new();
     let gateways = Resource::new(move || create.version().get(), |_| get_egress_gateways());
     let planes = Resource::new(|| (), |_| get_control_planes());

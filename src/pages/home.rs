@@ -1,7 +1,7 @@
 use crate::api::{get_overview, get_policy_preview, SetOutboundPolicy};
 use crate::components::{
-    Column, ErrorNotice, FilterBox, Live, Loading, Table, TelemetryHint, TrafficNotice,
-    TrafficTick, WindowLinks,
+    use_live, use_traffic_tick, Column, ErrorNotice, FilterBox, Loading, Table, TelemetryHint,
+    TrafficNotice, WindowLinks,
 };
 use crate::domain::overview::filter_namespaces;
 use crate::domain::traffic::{blocked_line, PolicyPreview};
@@ -15,7 +15,7 @@ pub fn HomePage() -> impl IntoView {
     let query = use_query_map();
     let control_plane = move || query.with(|q| q.get("cp"));
     let set_policy = ServerAction::<SetOutboundPolicy>::new();
-    let live = expect_context::<Live>();
+    let live = use_live();
     // Re-read from the cluster after every switch and every change the watch sees.
     let overview = Resource::new(
         move || {
@@ -28,7 +28,7 @@ pub fn HomePage() -> impl IntoView {
         |(_, control_plane, _)| get_overview(control_plane),
     );
     // What a switch to REGISTRY_ONLY would block, from the traffic in the window.
-    let tick = expect_context::<TrafficTick>();
+    let tick = use_traffic_tick();
     let preview = Resource::new(
         move || {
             (
@@ -39,14 +39,15 @@ pub fn HomePage() -> impl IntoView {
         },
         |(window, ..)| get_policy_preview(window),
     );
-    // The filter starts from `?q=` so the form works before (or without) WASM.
-    let filter = RwSignal::new(query.get_untracked().get("q").unwrap_or_default());
+    // The server filters by `?q=`, so the form works without WASM; with it, the filter box
+    // narrows the rows in the browser.
+    let filter = StoredValue::new(query.get_untracked().get("q").unwrap_or_default());
     view! {
         <h1>"Outbound traffic"</h1>
         <Loading fallback=|| view! { <p class="loading">"Loading from the cluster…"</p> }>
             {move || overview.get().map(|result| result.map(|overview| {
                 let preview = preview.get().and_then(Result::ok);
-                view! { <OverviewView overview filter set_policy preview /> }
+                view! { <OverviewView overview filter=filter.get_value() set_policy preview /> }
             }))}
         </Loading>
     }
@@ -55,21 +56,18 @@ pub fn HomePage() -> impl IntoView {
 #[component]
 fn OverviewView(
     overview: Overview,
-    filter: RwSignal<String>,
+    filter: String,
     set_policy: ServerAction<SetOutboundPolicy>,
     preview: Option<PolicyPreview>,
 ) -> impl IntoView {
     let (entries, namespaces_with_entries) = overview.registered_totals();
-    let namespaces = StoredValue::new(overview.namespaces.clone());
-    let visible = move || {
-        namespaces.with_value(|all| {
-            filter_namespaces(all, &filter.get())
-                .into_iter()
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
+    let visible: Vec<NamespaceSummary> = filter_namespaces(&overview.namespaces, &filter)
+        .into_iter()
+        .cloned()
+        .collect();
+    let none = visible.is_empty();
     view! {
+        <div data-live="policy">
         <PolicyCard
             policy=overview.policy.clone()
             cluster=overview.cluster.clone()
@@ -80,18 +78,23 @@ fn OverviewView(
             set_policy
             preview
         />
+        </div>
         <section class="card">
             <h2>"Namespaces"</h2>
+            <div data-live="namespaces">
             <p class="muted" data-testid="totals">
                 {format!(
                     "{entries} external services registered in {namespaces_with_entries} namespaces",
                 )}
             </p>
-            <FilterBox id="ns-filter" label="Filter by name" testid="ns-filter" placeholder="namespace" value=filter />
-            <Table rows=Signal::derive(visible) columns=namespace_columns() row_id=|ns: &NamespaceSummary| format!("ns-row-{}", ns.name) testid="namespaces" />
-            <Show when=move || visible().is_empty()>
-                <p class="muted" data-testid="no-match">"No namespace matches the filter."</p>
-            </Show>
+            </div>
+            <FilterBox id="ns-filter".to_string() label="Filter by name".to_string() testid="ns-filter".to_string()
+                placeholder="namespace".to_string() value=filter table="namespaces".to_string() no_match="no-match".to_string() />
+            <div data-live="namespace-rows">
+            <Table rows=Signal::stored(visible) columns=namespace_columns() row_id=|ns: &NamespaceSummary| format!("ns-row-{}", ns.name)
+                testid="namespaces" filter_key=|ns: &NamespaceSummary| ns.name.clone() />
+            <p class="muted" data-testid="no-match" hidden=!none>"No namespace matches the filter."</p>
+            </div>
         </section>
     }
 }

@@ -1,5 +1,6 @@
 use crate::api::{session_info, SignIn};
 use crate::components::ErrorNotice;
+use crate::components::{provide_page, PageUrl};
 use crate::domain::access::SessionMode;
 use leptos::prelude::*;
 
@@ -7,6 +8,13 @@ use leptos::prelude::*;
 /// the API server and kept only in an encrypted, HttpOnly session cookie.
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    view! { <LoginIsland url=PageUrl::current() /> }
+}
+
+/// The page's content: an island loaded with the page (its code is a WASM chunk of its own).
+#[island(lazy)]
+fn LoginIsland(url: PageUrl) -> impl IntoView {
+    provide_page(url);
     let sign_in = ServerAction::<SignIn>::new();
     let session = Resource::new(|| (), |_| session_info());
     view! {

@@ -1,5 +1,7 @@
 use crate::api::get_reachability_map;
-use crate::components::{use_query_param, Loading, TrafficTick, WindowLinks};
+use crate::components::{
+    provide_page, use_query_param, use_traffic_tick, Loading, PageUrl, WindowLinks,
+};
 use crate::domain::map::{EdgeKind, MapEdge, MapNode, ReachabilityMap};
 use crate::domain::url_encode;
 use leptos::prelude::*;
@@ -16,8 +18,15 @@ const RIGHT: f64 = 660.0;
 /// (readable without WASM), filtered by namespace or host in the URL.
 #[component]
 pub fn MapPage() -> impl IntoView {
+    view! { <MapIsland url=PageUrl::current() /> }
+}
+
+/// The page's content: an island loaded with the page (its code is a WASM chunk of its own).
+#[island(lazy)]
+fn MapIsland(url: PageUrl) -> impl IntoView {
+    provide_page(url);
     let param = use_query_param();
-    let tick = expect_context::<TrafficTick>();
+    let tick = use_traffic_tick();
     let map = Resource::new(
         move || {
             (

@@ -4,19 +4,25 @@ use crate::api::{
     UndoDeleteServiceEntry,
 };
 use crate::components::{
-    DeleteForm, DeletedNotice, DestinationTable, Live, Loading, ServiceEntryTable, TelemetryHint,
-    TrafficNotice, TrafficTick, WindowLinks,
+    provide_page, use_live, use_query_param, use_route_param, use_traffic_tick, DeleteForm,
+    DeletedNotice, DestinationTable, Loading, PageUrl, ServiceEntryTable, TelemetryHint,
+    TrafficNotice, WindowLinks,
 };
 use crate::domain::service_entry::ServiceEntryView;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// `/namespaces/:namespace`: the namespace's external services, with delete and undo.
 #[component]
 pub fn NamespacePage() -> impl IntoView {
-    let params = use_params_map();
-    let namespace = move || params.with(|p| p.get("namespace").unwrap_or_default());
-    let live = expect_context::<Live>();
+    view! { <NamespaceIsland url=PageUrl::current() /> }
+}
+
+/// The page's content: an island loaded with the page (its code is a WASM chunk of its own).
+#[island(lazy)]
+fn NamespaceIsland(url: PageUrl) -> impl IntoView {
+    provide_page(url);
+    let namespace = use_route_param("namespace");
+    let live = use_live();
     let delete = ServerAction::<DeleteServiceEntry>::new();
     let undo = ServerAction::<UndoDeleteServiceEntry>::new();
     let entries = Resource::new(
@@ -31,16 +37,10 @@ pub fn NamespacePage() -> impl IntoView {
         |(namespace, ..)| list_service_entries(namespace),
     );
     let access = Resource::new(namespace, namespace_access);
-    let query = use_query_map();
-    let tick = expect_context::<TrafficTick>();
+    let param = use_query_param();
+    let tick = use_traffic_tick();
     let traffic = Resource::new(
-        move || {
-            (
-                namespace(),
-                query.with(|q| q.get("window").unwrap_or_default()),
-                tick.get(),
-            )
-        },
+        move || (namespace(), param("window"), tick.get()),
         |(namespace, window, _)| get_namespace_traffic(namespace, window),
     );
     let calls = move || {

@@ -2,11 +2,10 @@
 //! preview of the Sidecar written and the calls it would block, a confirmation, and Undo.
 
 use crate::api::{get_namespace_policy, preview_namespace_policy, SetNamespacePolicy};
-use crate::components::{DiffView, ErrorNotice, Loading, TrafficNotice};
+use crate::components::{use_query, DiffView, ErrorNotice, Loading, TrafficNotice};
 use crate::domain::restrict::{NamespacePolicy, NamespacePolicyPreview, NamespaceTarget};
 use crate::domain::traffic::blocked_line;
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 /// The namespace's effective policy and the control to change it. `?preview=restricted` (or
 /// `allowed`) shows what the change would do, so it works without WASM too.
@@ -17,9 +16,9 @@ pub fn NamespacePolicyCard(namespace: Signal<String>) -> impl IntoView {
         move || (namespace.get(), set.version().get()),
         |(namespace, _)| get_namespace_policy(namespace),
     );
-    let query = use_query_map();
-    let asked = move || query.with(|q| q.get("preview"));
-    let window = move || query.with(|q| q.get("window").unwrap_or_default());
+    let query = use_query();
+    let asked = move || query("preview");
+    let window = move || query("window").unwrap_or_default();
     let preview = Resource::new(
         move || (namespace.get(), asked(), window(), set.version().get()),
         |(namespace, asked, window, _)| async move {

@@ -1,6 +1,7 @@
 use crate::api::get_rollout;
 use crate::components::{
-    use_query_param, Column, Loading, Table, TrafficNotice, TrafficTick, WindowLinks,
+    provide_page, use_query_param, use_traffic_tick, Column, Loading, PageUrl, Table,
+    TrafficNotice, WindowLinks,
 };
 use crate::domain::rollout::{PendingCall, Readiness, RolloutRow};
 use crate::domain::traffic::{blocked_line, count_label};
@@ -11,8 +12,15 @@ use leptos::prelude::*;
 /// restrict each on its own page; the mesh-wide switch comes last.
 #[component]
 pub fn RolloutPage() -> impl IntoView {
+    view! { <RolloutIsland url=PageUrl::current() /> }
+}
+
+/// The page's content: an island loaded with the page (its code is a WASM chunk of its own).
+#[island(lazy)]
+fn RolloutIsland(url: PageUrl) -> impl IntoView {
+    provide_page(url);
     let param = use_query_param();
-    let tick = expect_context::<TrafficTick>();
+    let tick = use_traffic_tick();
     let rollout = Resource::new(
         move || (param("window"), param("drafts"), tick.get()),
         |(window, drafts, _)| get_rollout(window, drafts),

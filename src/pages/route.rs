@@ -3,10 +3,9 @@
 //! works without WASM), see the objects that would be written, route; or stop routing.
 
 use crate::api::{get_entry_routing, preview_route, RouteEntry, StopRouting};
-use crate::components::{ErrorNotice, Loading};
+use crate::components::{use_query, use_replace_query, ErrorNotice, Loading};
 use crate::domain::route::{EntryRouting, RoutePreview, RoutingView};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
 /// The "Egress gateway" card of `namespace/name`'s page.
 #[component]
@@ -18,13 +17,11 @@ pub fn EntryRoutingCard(namespace: String, name: String) -> impl IntoView {
         move || (key.get_value(), route.version().get(), stop.version().get()),
         |((namespace, name), ..)| get_entry_routing(namespace, name),
     );
-    let query = use_query_map();
+    let query = use_query();
     let asked = move || {
-        query.with(|q| {
-            q.get("via")
-                .filter(|v| !v.is_empty())
-                .map(|via| (via, q.get("port").unwrap_or_default()))
-        })
+        query("via")
+            .filter(|v| !v.is_empty())
+            .map(|via| (via, query("port").unwrap_or_default()))
     };
     let preview = Resource::new(
         move || (key.get_value(), asked(), route.version().get()),
@@ -81,6 +78,29 @@ fn RoutingState(
 ) -> impl IntoView {
     let (namespace, name) = key;
     let label = view.routing.label();
+    // With WASM the pick previews in place (the query changes, the preview reloads); without,
+    // the form loads the page with it.
+    let replace_query = use_replace_query();
+    let pick = move |ev: leptos::ev::SubmitEvent| {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let form = ev
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlFormElement>().ok());
+            let Some(data) = form.and_then(|f| web_sys::FormData::new_with_form(&f).ok()) else {
+                return;
+            };
+            ev.prevent_default();
+            let field = |k: &str| data.get(k).as_string().unwrap_or_default();
+            replace_query(vec![
+                ("via".to_string(), field("via")),
+                ("port".to_string(), field("port")),
+            ]);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = (ev, replace_query);
+    };
     match view.routing.clone() {
         EntryRouting::Routed { objects, .. } => view! {
             <p>
@@ -138,7 +158,7 @@ fn RoutingState(
             let action = format!("/namespaces/{namespace}/serviceentries/{name}");
             view! {
                 <p class="muted" data-testid="entry-direct">"Leaves the mesh straight from each calling sidecar."</p>
-                <form method="get" action=action class="route-pick" data-testid="route-pick">
+                <form method="get" action=action class="route-pick" data-testid="route-pick" on:submit=pick>
                     <label>"Gateway "
                         <select name="via" data-testid="route-gateway">
                             {view.gateways.iter().map(|g| {

@@ -1,11 +1,10 @@
 use crate::api::{get_namespace_traffic, list_service_entries_page};
 use crate::components::{
-    use_query_param, Live, Loading, Pager, ServiceEntryTable, TrafficNotice, TrafficTick,
+    provide_page, use_live, use_query_param, use_replace_query, use_traffic_tick, Loading, PageUrl,
+    Pager, ServiceEntryTable, TrafficNotice,
 };
 use crate::domain::url_encode;
 use leptos::prelude::*;
-use leptos_router::hooks::use_navigate;
-use leptos_router::NavigateOptions;
 
 /// `/services`: every namespace's external services, a page at a time. Search and paging run
 /// on the server and live in the URL (`q`, `page`, `size`): links, reloads and the back button
@@ -13,32 +12,35 @@ use leptos_router::NavigateOptions;
 /// once; a change in the cluster reloads only the page on screen.
 #[component]
 pub fn ServicesPage() -> impl IntoView {
+    view! { <ServicesIsland url=PageUrl::current() /> }
+}
+
+/// The page's content: an island loaded with the page (its code is a WASM chunk of its own).
+#[island(lazy)]
+fn ServicesIsland(url: PageUrl) -> impl IntoView {
+    provide_page(url);
     let param = use_query_param();
-    let live = expect_context::<Live>();
+    let live = use_live();
     let entries = Resource::new(
         move || (param("q"), param("page"), param("size"), live.generation()),
         |(q, page, size, _)| list_service_entries_page(String::new(), q, page, size),
     );
-    let tick = expect_context::<TrafficTick>();
+    let tick = use_traffic_tick();
     let traffic = Resource::new(
         move || (param("window"), tick.get()),
         |(window, _)| get_namespace_traffic(String::new(), window),
     );
     let calls = move || traffic.get().and_then(Result::ok);
-    let navigate = use_navigate();
+    // Typing searches at once: the query changes in place (and in the address bar).
+    let replace_query = use_replace_query();
     let search = move |ev| {
         let q = event_target_value(&ev);
-        let url = format!(
-            "/services?q={}&size={}",
-            url_encode(&q),
-            url_encode(&param("size"))
-        );
-        let options = NavigateOptions {
-            replace: true,
-            scroll: false,
-            ..Default::default()
-        };
-        navigate(&url, options);
+        let mut query = vec![("q".to_string(), q)];
+        let size = param("size");
+        if !size.is_empty() {
+            query.push(("size".to_string(), size));
+        }
+        replace_query(query);
     };
     view! {
         <h1>"External services, all namespaces"</h1>

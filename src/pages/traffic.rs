@@ -1,7 +1,7 @@
 use crate::api::get_traffic;
 use crate::components::{
-    use_query_param, DestinationTable, Loading, TelemetryHint, TrafficNotice, TrafficTick,
-    WindowLinks,
+    provide_page, use_query_param, use_traffic_tick, DestinationTable, Loading, PageUrl,
+    TelemetryHint, TrafficNotice, WindowLinks,
 };
 use crate::domain::traffic::{SortBy, Verdict, Window};
 use crate::domain::url_encode;
@@ -12,8 +12,15 @@ use leptos::prelude::*;
 /// server; the form is a plain GET, so it works without WASM and links keep the view.
 #[component]
 pub fn TrafficPage() -> impl IntoView {
+    view! { <TrafficIsland url=PageUrl::current() /> }
+}
+
+/// The page's content: an island loaded with the page (its code is a WASM chunk of its own).
+#[island(lazy)]
+fn TrafficIsland(url: PageUrl) -> impl IntoView {
+    provide_page(url);
     let param = use_query_param();
-    let tick = expect_context::<TrafficTick>();
+    let tick = use_traffic_tick();
     let traffic = Resource::new(
         move || {
             (
