@@ -92,9 +92,11 @@ lint:
 unit:
 	cargo test --locked --features ssr --lib --bins
 
+# NB: the tests render pages in debug builds, whose view types (not erased as in the release
+# build) take more stack than a thread's default 2 MiB under islands.
 integration:
 	@rm -f target/recovery.txt
-	KUBECONFIG=$(KUBECONFIG_TESTENV) cargo test --locked --features ssr --test '*'
+	KUBECONFIG=$(KUBECONFIG_TESTENV) RUST_MIN_STACK=8388608 cargo test --locked --features ssr --test '*'
 	@cat target/recovery.txt 2>/dev/null || true
 
 e2e:
