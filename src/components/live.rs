@@ -1,8 +1,9 @@
-//! Live pages without a client-side app: the server renders every page, and one island keeps
-//! what is on screen current. It listens to the server's event stream (`/api/events`); when the
-//! cluster changes (and every 15 s, for the traffic), it fetches the page again and replaces
-//! the parts marked `data-live="ID"` with the server's new rendering of them. Nothing else on
-//! the page (what is typed, the focus, other islands) is touched.
+//! Live pages without a client-side app. One island listens to the server's event stream
+//! (`/api/events`) and shares the status with every island of the page ([`use_live`]): page
+//! islands reload their data when the watch's generation moves. On pages that are not islands
+//! (`/`), it fetches the page again when the cluster changes (and every 15 s, for the traffic)
+//! and replaces the parts marked `data-live="ID"` with the server's new rendering of them;
+//! nothing else on the page (what is typed, the focus, other islands) is touched.
 
 use crate::domain::LiveStatus;
 use leptos::prelude::*;

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-/// A page's path, query and route parameters, as asked for.
+/// A page's query and route parameters, as asked for.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageUrl {
     /// The query's pairs, in order.
