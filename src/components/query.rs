@@ -85,11 +85,8 @@ fn page() -> Page {
 /// The URL's query parameters as a reader: `param("q")` is the value of `?q=` (empty when
 /// absent), tracked, so resources keyed on it reload when the query changes.
 pub fn use_query_param() -> impl Fn(&str) -> String + Copy + Send + Sync + 'static {
-    let page = page();
-    move |key: &str| {
-        page.0
-            .with(|u| u.query(key).unwrap_or_default().to_string())
-    }
+    let query = use_query();
+    move |key: &str| query(key).unwrap_or_default()
 }
 
 /// The URL's query parameters as a reader that tells an absent one (`None`) from an empty
