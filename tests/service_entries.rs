@@ -199,13 +199,14 @@ async fn a_delete_of_a_version_changed_since_it_was_seen_deletes_nothing() {
     let cluster = ns.cluster().await;
     ns.create_service_entry("httpbin.org", httpbin_spec()).await;
     let actor = common::local_actor(&cluster);
-    let seen =
-        |views: std::sync::Arc<Vec<mesh_egress::domain::service_entry::ServiceEntryView>>| {
-            views[0]
-                .seen
-                .clone()
-                .expect("a listed entry carries its version")
-        };
+    let seen = |views: std::sync::Arc<
+        Vec<std::sync::Arc<mesh_egress::domain::service_entry::ServiceEntryView>>,
+    >| {
+        views[0]
+            .seen
+            .clone()
+            .expect("a listed entry carries its version")
+    };
     let old = seen(
         mesh_egress::service::list_service_entries(&actor, &ns.name)
             .await

@@ -65,7 +65,7 @@ acting! {
 acting! {
     /// ServiceEntries of a namespace (`namespace` empty: every namespace the user may list),
     /// from the watch cache.
-    "service_entries" list_service_entries(namespace: String) -> std::sync::Arc<Vec<ServiceEntryView>>
+    "service_entries" list_service_entries(namespace: String) -> std::sync::Arc<Vec<std::sync::Arc<ServiceEntryView>>>
         = |actor| crate::service::list_service_entries(&actor, &namespace)
 }
 

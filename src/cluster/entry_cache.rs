@@ -19,8 +19,16 @@ use tokio::sync::watch;
 /// How long a request waits for the watch's first list before it LISTs by itself.
 const FIRST_LIST_WAIT: Duration = Duration::from_secs(5);
 
+/// ServiceEntries per page of the watch's full list (kube's default: 500). NB: a page is held
+/// as whole objects, managedFields included, until its views are made; 500 of them were the
+/// largest allocation of the server's start.
+const LIST_PAGE: u32 = 100;
+
 /// A namespace and a name.
 type Key = (String, String);
+
+/// Every view of a snapshot with its age, in the snapshot's order.
+pub type Aged = Arc<Vec<Arc<ServiceEntryView>>>;
 
 /// Every ServiceEntry at one moment, sorted by namespace and name (ages not filled in:
 /// `ServiceEntryView::aged` does that for what is shown), and what each namespace registers.
@@ -33,7 +41,7 @@ pub struct EntrySnapshot {
     /// Per namespace: how many ServiceEntries, and their hosts.
     pub registered: Arc<BTreeMap<String, Registered>>,
     /// Every view with its age, as of the second it was made for.
-    aged: Mutex<Option<(i64, Arc<Vec<ServiceEntryView>>)>>,
+    aged: Mutex<Option<(i64, Aged)>>,
 }
 
 impl EntrySnapshot {
@@ -55,17 +63,35 @@ impl EntrySnapshot {
 
     /// Every view with its age as of `now` (seconds since the epoch): made once per second
     /// at most, and shared by the requests of that second (ages move by the second at most).
-    pub fn aged(&self, now: i64) -> Arc<Vec<ServiceEntryView>> {
+    /// A view whose age reads the same as the second before is kept, not copied again: only
+    /// the first call copies every view.
+    pub fn aged(&self, now: i64) -> Aged {
         let mut aged = self.aged.lock().unwrap_or_else(|p| p.into_inner());
-        match &*aged {
-            Some((at, views)) if *at == now => views.clone(),
-            _ => {
-                let views: Arc<Vec<ServiceEntryView>> =
-                    Arc::new(self.entries.iter().map(|e| e.aged(now)).collect());
-                *aged = Some((now, views.clone()));
-                views
+        let before = match aged.take() {
+            Some((at, views)) if at == now => {
+                *aged = Some((at, views.clone()));
+                return views;
             }
-        }
+            kept => kept.map(|(_, views)| views),
+        };
+        let views: Aged = Arc::new(
+            self.entries
+                .iter()
+                .enumerate()
+                .map(|(i, entry)| {
+                    let age = entry.age_at(now);
+                    match before.as_ref().and_then(|b| b.get(i)) {
+                        Some(kept) if kept.age == age => kept.clone(),
+                        _ => Arc::new(ServiceEntryView {
+                            age,
+                            ..ServiceEntryView::clone(entry)
+                        }),
+                    }
+                })
+                .collect(),
+        );
+        *aged = Some((now, views.clone()));
+        views
     }
 
     /// The entries of one namespace (all when `namespace` is empty).
@@ -191,7 +217,8 @@ impl Cluster {
                 }
             };
             let api = Api::<DynamicObject>::all_with(cluster.watch_client.clone(), &resource);
-            let stream = watcher(api, watcher::Config::default()).backoff(QuickBackoff::default());
+            let config = watcher::Config::default().page_size(LIST_PAGE);
+            let stream = watcher(api, config).backoff(QuickBackoff::default());
             futures::pin_mut!(stream);
             // A full list (at start, and after the watch lost its place) is gathered aside and
             // replaces the views at once when complete.
@@ -354,5 +381,9 @@ mod tests {
         let later = snapshot.aged(1000 + 3 * 3600);
         assert_eq!(later[0].age.as_deref(), Some("3h"));
         assert_eq!(later.len(), 5);
+        // A second later the ages read the same: the views are kept, not copied.
+        let next = snapshot.aged(1001 + 3 * 3600);
+        assert_eq!(next[0].age.as_deref(), Some("3h"));
+        assert!(Arc::ptr_eq(&later[0], &next[0]), "same age: the same view");
     }
 }

@@ -106,12 +106,17 @@ impl ServiceEntryView {
     /// The same view with its age as of `now_epoch` (seconds since the epoch).
     pub fn aged(&self, now_epoch: i64) -> Self {
         Self {
-            age: self
-                .created_at
-                .map(|at| age(at, now_epoch))
-                .or(self.age.clone()),
+            age: self.age_at(now_epoch),
             ..self.clone()
         }
+    }
+
+    /// Its age as of `now_epoch`, as kubectl shows it (the age it has when its creation time
+    /// is unknown).
+    pub fn age_at(&self, now_epoch: i64) -> Option<String> {
+        self.created_at
+            .map(|at| age(at, now_epoch))
+            .or(self.age.clone())
     }
 }
 

@@ -84,7 +84,7 @@ fn NamespaceIsland(url: PageUrl) -> impl IntoView {
                         .get()
                         .and_then(Result::ok)
                         .is_some_and(|a| a.delete.allowed());
-                    let entries = Signal::stored(std::sync::Arc::unwrap_or_clone(list));
+                    let entries = Signal::stored(list.iter().map(|e| ServiceEntryView::clone(e)).collect::<Vec<_>>());
                     let calls = calls();
                     if may_delete {
                         view! { <ServiceEntryTable entries actions calls /> }.into_any()

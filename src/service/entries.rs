@@ -51,7 +51,7 @@ async fn listable(
 pub async fn list_service_entries(
     actor: &Actor,
     namespace: &str,
-) -> Answer<Arc<Vec<ServiceEntryView>>> {
+) -> Answer<Arc<Vec<Arc<ServiceEntryView>>>> {
     let namespace = namespace.trim();
     let (snapshot, visible) = listable(actor, namespace).await?;
     let now = now() as i64;
@@ -64,7 +64,7 @@ pub async fn list_service_entries(
         .map(|e| e.aged(now))
         .collect();
     marked(actor, &mut rows).await;
-    Ok(Arc::new(rows))
+    Ok(Arc::new(rows.into_iter().map(Arc::new).collect()))
 }
 
 /// One entry's view from the shared watch cache, when the actor may list its namespace.
