@@ -1,8 +1,6 @@
 //! The HTML shell, the `<App/>` component and its routes.
 
-use crate::components::{
-    provide_live, provide_traffic_tick, HydratedMark, LiveUpdates, SessionBadge,
-};
+use crate::components::{HydratedMark, LiveUpdates, SessionBadge};
 use crate::pages::{
     CreatePage, EditPage, GatewaysPage, HomePage, LoginPage, MapPage, NamespacePage, RolloutPage,
     ServiceEntryPage, ServicesPage, TrafficPage,
@@ -41,8 +39,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_live();
-    provide_traffic_tick();
     view! {
         <Title text="mesh-egress" />
         <Router>

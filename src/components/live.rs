@@ -21,13 +21,8 @@ impl Live {
     }
 }
 
-/// Provides [`Live`] to the server's rendering (where it stays at generation 0).
-pub fn provide_live() {
-    provide_context(Live(RwSignal::new(None)));
-}
-
-/// The live status: the server's (in context), or in the browser the one every island of the
-/// page shares (islands hydrate without their parents' context).
+/// The live status: on the server none (generation 0), in the browser the one every island of
+/// the page shares (islands hydrate without their parents' context).
 pub fn use_live() -> Live {
     #[cfg(feature = "hydrate")]
     {
@@ -37,7 +32,7 @@ pub fn use_live() -> Live {
         SHARED.with(|live| *live)
     }
     #[cfg(not(feature = "hydrate"))]
-    expect_context::<Live>()
+    Live(RwSignal::new(None))
 }
 
 /// The live status and the "connection lost" notice; refreshes the page's live parts.
@@ -159,7 +154,7 @@ pub(crate) mod browser {
             leptos::task::spawn_local(async move {
                 loop {
                     this.again.set(false);
-                    let _ = refresh_live_parts(None).await;
+                    let _ = refresh_live_parts().await;
                     if !this.again.get() {
                         break;
                     }
@@ -169,18 +164,15 @@ pub(crate) mod browser {
         }
     }
 
-    /// Fetches `url` (the page itself when `None`) and replaces every live part on screen with
-    /// the server's new rendering of it.
-    pub async fn refresh_live_parts(url: Option<&str>) -> Result<(), JsValue> {
+    /// Fetches the page again and replaces every live part on screen with the server's new
+    /// rendering of it.
+    async fn refresh_live_parts() -> Result<(), JsValue> {
         let document = document();
         let parts = document.query_selector_all("[data-live]")?;
         if parts.length() == 0 {
             return Ok(());
         }
-        let href = match url {
-            Some(url) => url.to_string(),
-            None => window().location().href()?,
-        };
+        let href = window().location().href()?;
         let response: web_sys::Response = JsFuture::from(window().fetch_with_str(&href))
             .await?
             .dyn_into()?;

@@ -21,7 +21,7 @@ pub use diff::DiffView;
 pub use entry_form::{focus_first_error, EntryFields};
 pub use error_notice::{ErrorNotice, FindingList};
 pub use filter::FilterBox;
-pub use live::{provide_live, use_live, HydratedMark, Live, LiveUpdates};
+pub use live::{use_live, HydratedMark, Live, LiveUpdates};
 pub use loading::Loading;
 pub use pager::Pager;
 pub use query::{
@@ -32,6 +32,6 @@ pub use service_entry_table::ServiceEntryTable;
 pub use session::SessionBadge;
 pub use table::{Column, Table};
 pub use traffic::{
-    provide_traffic_tick, use_traffic_tick, DestinationTable, RateChart, TelemetryHint,
-    TrafficNotice, TrafficTick, WindowLinks,
+    use_traffic_tick, DestinationTable, RateChart, TelemetryHint, TrafficNotice, TrafficTick,
+    WindowLinks,
 };

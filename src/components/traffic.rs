@@ -20,13 +20,8 @@ impl TrafficTick {
     }
 }
 
-/// Provides the [`TrafficTick`] to the server's rendering (where it stays at 0).
-pub fn provide_traffic_tick() {
-    provide_context(TrafficTick(RwSignal::new(0)));
-}
-
-/// The traffic tick: the server's (in context), or in the browser one that every island of the
-/// page shares, moving every 15 s.
+/// The traffic tick: on the server 0, in the browser one that every island of the page shares,
+/// moving every 15 s.
 pub fn use_traffic_tick() -> TrafficTick {
     #[cfg(feature = "hydrate")]
     {
@@ -43,7 +38,7 @@ pub fn use_traffic_tick() -> TrafficTick {
         SHARED.with(|tick| *tick)
     }
     #[cfg(not(feature = "hydrate"))]
-    expect_context::<TrafficTick>()
+    TrafficTick(RwSignal::new(0))
 }
 
 /// The one line shown when traffic is missing (and where it came from when it is not).

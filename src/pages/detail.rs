@@ -41,7 +41,6 @@ fn ServiceEntryIsland(url: PageUrl) -> impl IntoView {
         <Loading>
             {move || detail.get().map(|result| result.map(|detail| {
                     let view = detail.view.clone();
-
                     view! {
                         <h1>{format!("{}/{}", view.namespace, view.name)}</h1>
                         <div class="actions">

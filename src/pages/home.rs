@@ -1,7 +1,6 @@
 use crate::api::{get_overview, get_policy_preview, SetOutboundPolicy};
 use crate::components::{
-    use_live, use_traffic_tick, Column, ErrorNotice, FilterBox, Loading, Table, TelemetryHint,
-    TrafficNotice, WindowLinks,
+    Column, ErrorNotice, FilterBox, Loading, Table, TelemetryHint, TrafficNotice, WindowLinks,
 };
 use crate::domain::overview::filter_namespaces;
 use crate::domain::traffic::{blocked_line, PolicyPreview};
@@ -15,29 +14,13 @@ pub fn HomePage() -> impl IntoView {
     let query = use_query_map();
     let control_plane = move || query.with(|q| q.get("cp"));
     let set_policy = ServerAction::<SetOutboundPolicy>::new();
-    let live = use_live();
-    // Re-read from the cluster after every switch and every change the watch sees.
-    let overview = Resource::new(
-        move || {
-            (
-                set_policy.version().get(),
-                control_plane(),
-                live.generation(),
-            )
-        },
-        |(_, control_plane, _)| get_overview(control_plane),
-    );
+    // NB: `/` is rendered on the server only (not an island): the switch is a form post that
+    // loads the page again, and the live parts are fetched again by `LiveUpdates`.
+    let overview = Resource::new(control_plane, get_overview);
     // What a switch to REGISTRY_ONLY would block, from the traffic in the window.
-    let tick = use_traffic_tick();
     let preview = Resource::new(
-        move || {
-            (
-                query.with(|q| q.get("window").unwrap_or_default()),
-                set_policy.version().get(),
-                tick.get(),
-            )
-        },
-        |(window, ..)| get_policy_preview(window),
+        move || query.with(|q| q.get("window").unwrap_or_default()),
+        get_policy_preview,
     );
     // The server filters by `?q=`, so the form works without WASM; with it, the filter box
     // narrows the rows in the browser.
@@ -236,7 +219,6 @@ fn PolicyCard(
         _ => " I understand".to_string(),
     };
     let preview = (!restricted).then_some(preview).flatten();
-    let pending = set_policy.pending();
     let failure = move || set_policy.value().get().and_then(Result::err);
     view! {
         <section class="card policy">
@@ -289,9 +271,7 @@ fn PolicyCard(
                         <input type="checkbox" required data-testid="policy-confirm" />
                         <span data-testid="policy-confirm-label">{confirm.clone()}</span>
                     </label>
-                    <button type="submit" data-testid="policy-switch" disabled=move || pending.get()>
-                        {move || if pending.get() { "Switching…" } else { button }}
-                    </button>
+                    <button type="submit" data-testid="policy-switch">{button}</button>
                 </ActionForm>
             })}
             {denied.map(|reason| view! {
