@@ -43,9 +43,21 @@ impl HostPolicy {
     /// Whether a `Host` header (name or address, with or without a port) is answered.
     pub fn allows(&self, host: &str) -> bool {
         let host = host.trim();
+        let port_ok = |port: &str| {
+            !port.is_empty() && port.len() <= 5 && port.bytes().all(|b| b.is_ascii_digit())
+        };
+        // NB: `name:port` and nothing else: `127.0.0.1:3500@evil.example` names no port.
         let name = match host.strip_prefix('[') {
-            Some(v6) => v6.split(']').next().unwrap_or(""),
-            None => host.rsplit_once(':').map_or(host, |(name, _)| name),
+            Some(v6) => match v6.split_once(']') {
+                Some((name, "")) => name,
+                Some((name, rest)) if rest.strip_prefix(':').is_some_and(port_ok) => name,
+                _ => return false,
+            },
+            None => match host.rsplit_once(':') {
+                Some((name, port)) if port_ok(port) => name,
+                Some(_) => return false,
+                None => host,
+            },
         };
         let name = name.trim_end_matches('.').to_lowercase();
         self.names.contains(&name)
@@ -58,6 +70,14 @@ impl HostPolicy {
 pub(crate) async fn misdirected(hosts: Arc<HostPolicy>, request: Request, next: Next) -> Response {
     if matches!(request.uri().path(), "/healthz" | "/readyz" | "/metrics") {
         return next.run(request).await;
+    }
+    if request.headers().get_all(header::HOST).iter().count() > 1 {
+        tracing::warn!(path = %request.uri().path(), "request with two Host headers refused");
+        return (
+            StatusCode::BAD_REQUEST,
+            "400 Bad Request: the request names its host more than once (Host)\n",
+        )
+            .into_response();
     }
     let host = request
         .headers()
@@ -75,6 +95,36 @@ pub(crate) async fn misdirected(hosts: Arc<HostPolicy>, request: Request, next: 
                  (start it with --public-host NAME to add one)\n",
             )
                 .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_name_and_a_port_are_answered() {
+        let hosts = HostPolicy::new(None, &["dash.example".to_string()]);
+        for host in [
+            "localhost",
+            "127.0.0.1:3000",
+            "[::1]:3000",
+            "[::1]",
+            "dash.example",
+        ] {
+            assert!(hosts.allows(host), "{host}");
+        }
+        for host in [
+            "127.0.0.1:3500@evil.example",
+            "127.0.0.1:",
+            "127.0.0.1:x",
+            "[::1]x",
+            "[::1]:30a0",
+            "evil.example",
+            "localhost:3000:3000",
+        ] {
+            assert!(!hosts.allows(host), "{host}");
         }
     }
 }

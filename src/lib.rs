@@ -25,6 +25,8 @@ pub mod listen;
 #[cfg(feature = "ssr")]
 pub mod metrics;
 #[cfg(feature = "ssr")]
+pub mod paths;
+#[cfg(feature = "ssr")]
 pub mod prometheus;
 #[cfg(feature = "ssr")]
 pub mod server;

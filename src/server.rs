@@ -162,11 +162,11 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
         );
     let app = Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(&leptos_options, routes, context, {
+        .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler(shell))
+        .fallback(fallback(context))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             crate::listen::REQUEST_TIMEOUT,
@@ -184,6 +184,7 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
         }))
         .layer(axum::middleware::from_fn(security_headers))
         .layer(axum::middleware::from_fn(refuse_cross_origin_writes))
+        .layer(axum::middleware::from_fn(crate::paths::canonical_path))
         .layer(axum::middleware::from_fn(move |request, next| {
             misdirected(hosts.clone(), request, next)
         }))
@@ -193,6 +194,27 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
         app,
         probes,
         checks,
+    }
+}
+
+/// What answers a path that is not a page or an endpoint: the site's files, else the not-found
+/// page, rendered with the same context as every page; neither answers a write (405).
+fn fallback(
+    context: impl Fn() + Clone + Send + 'static,
+) -> impl Fn(
+    axum::http::Uri,
+    axum::extract::State<LeptosOptions>,
+    Request,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = Response> + Send>>
+       + Clone
+       + Send
+       + 'static {
+    let files = leptos_axum::file_and_error_handler_with_context(context, shell);
+    move |uri, state, request: Request| {
+        if !crate::paths::readable(request.method()) {
+            return Box::pin(async { crate::paths::not_allowed() });
+        }
+        files(uri, state, request)
     }
 }
 

@@ -14,8 +14,6 @@ use crate::domain::paging::Page;
 use crate::domain::restrict::{NamespacePolicy, NamespacePolicyPreview};
 use crate::domain::rollout::Rollout;
 use crate::domain::route::{RoutePlan, RoutePreview, RoutingView};
-#[cfg(feature = "ssr")]
-use crate::domain::service_entry::Seen;
 use crate::domain::service_entry::{ServiceEntryDetail, ServiceEntryView};
 use crate::domain::traffic::{EntryTraffic, NamespaceTraffic, PolicyPreview, TrafficPage};
 #[cfg(feature = "ssr")]
@@ -25,15 +23,17 @@ use crate::error::AppError;
 use leptos::prelude::*;
 
 pub mod codec;
+pub mod form;
 
 /// Defines a server function at `/api/ENDPOINT` that identifies the caller as an `Actor`,
 /// calls one function of `crate::service` with it, and answers through [`ssr::respond`]. The
-/// arguments are the request's form fields.
+/// arguments are the request's form fields, read by [`form`] (a refusal names its field).
 macro_rules! acting {
     ($(#[$doc:meta])* $endpoint:literal $name:ident($($arg:ident: $ty:ty),*) -> $out:ty
         = |$actor:ident| $call:expr) => {
         $(#[$doc])*
-        #[server(prefix = "/api", endpoint = $endpoint, output = crate::api::codec::Json)]
+        #[server(prefix = "/api", endpoint = $endpoint, custom = crate::api::form::FormArgs,
+            input = crate::api::form::Form, output = crate::api::codec::Json)]
         pub async fn $name($($arg: $ty),*) -> Result<$out, AppError> {
             ssr::respond(async { let $actor = ssr::actor().await?; $call.await }.await)
         }
@@ -131,21 +131,20 @@ acting! {
 }
 
 acting! {
-    /// Deletes a ServiceEntry; the answer names the hosts pods no longer reach.
+    /// Deletes a ServiceEntry; the answer names the hosts pods no longer reach. With the version
+    /// the user saw (`uid` and `resource_version`, optionally `generation`), only that version
+    /// is deleted; a partial version is refused (400), never dropped.
     "delete_service_entry" delete_service_entry(
         namespace: String,
         name: String,
         uid: Option<String>,
         resource_version: Option<String>,
-        generation: Option<i64>
+        generation: Option<String>
     ) -> ServiceEntryView
-        = |actor| crate::service::delete_service_entry(
-            &actor,
-            &namespace,
-            &name,
-            uid.zip(resource_version)
-                .map(|(uid, resource_version)| Seen { uid, resource_version, generation }),
-        )
+        = |actor| async {
+            let seen = ssr::seen(uid, resource_version, generation)?;
+            crate::service::delete_service_entry(&actor, &namespace, &name, seen).await
+        }
 }
 
 acting! {
@@ -305,7 +304,8 @@ acting! {
 }
 
 /// The acting user (for the header), or none when nobody is signed in.
-#[server(prefix = "/api", endpoint = "session", output = crate::api::codec::Json)]
+#[server(prefix = "/api", endpoint = "session", custom = crate::api::form::FormArgs,
+    input = crate::api::form::Form, output = crate::api::codec::Json)]
 pub async fn session_info() -> Result<Session, AppError> {
     let services = ssr::services()?;
     Ok(crate::service::session(&services, &ssr::caller().await).await)
@@ -314,7 +314,8 @@ pub async fn session_info() -> Result<Session, AppError> {
 /// Signs in with a Kubernetes bearer token (shared mode): the API server must accept it. The
 /// token goes into an encrypted, HttpOnly, SameSite=Strict session cookie, never back to the
 /// page.
-#[server(prefix = "/api", endpoint = "sign_in", output = crate::api::codec::Json)]
+#[server(prefix = "/api", endpoint = "sign_in", custom = crate::api::form::FormArgs,
+    input = crate::api::form::Form, output = crate::api::codec::Json)]
 pub async fn sign_in(token: String) -> Result<String, AppError> {
     let signed_in = async { crate::service::sign_in(ssr::services()?.as_ref(), &token).await };
     let signed_in = signed_in.await;
@@ -325,7 +326,8 @@ pub async fn sign_in(token: String) -> Result<String, AppError> {
 }
 
 /// Ends the session, on every replica (the session is recorded as signed out in the cluster).
-#[server(prefix = "/api", endpoint = "sign_out", output = crate::api::codec::Json)]
+#[server(prefix = "/api", endpoint = "sign_out", custom = crate::api::form::FormArgs,
+    input = crate::api::form::Form, output = crate::api::codec::Json)]
 pub async fn sign_out() -> Result<(), AppError> {
     ssr::set_session_cookie(None);
     let ended = async {
@@ -342,6 +344,7 @@ pub async fn sign_out() -> Result<(), AppError> {
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use crate::auth::{AuthMode, Caller};
+    use crate::domain::service_entry::Seen;
     use crate::error::AppError;
     use crate::service::{Actor, Services};
     use leptos::prelude::*;
@@ -366,6 +369,49 @@ pub mod ssr {
     /// The acting user for this request.
     pub async fn actor() -> Result<Actor, AppError> {
         services()?.actor(&caller().await)
+    }
+
+    /// The version a user saw, from a write's fields: none of them (a write by name alone, as
+    /// `kubectl delete`), or `uid` and `resource_version` both, with `generation` optional.
+    /// Every field given is applied; a partial set is refused, naming what is missing.
+    pub fn seen(
+        uid: Option<String>,
+        resource_version: Option<String>,
+        generation: Option<String>,
+    ) -> Result<Option<Seen>, AppError> {
+        let given = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+        let (uid, resource_version, generation) =
+            (given(uid), given(resource_version), given(generation));
+        let generation = generation
+            .map(|g| {
+                g.parse::<i64>()
+                    .ok()
+                    .filter(|g| *g >= 0)
+                    .ok_or_else(|| AppError::Invalid {
+                        field: "generation".into(),
+                        reason: format!(
+                            "{} is not a generation: a whole number from 0",
+                            crate::domain::quoted(&g)
+                        ),
+                    })
+            })
+            .transpose()?;
+        let missing = |field: &str| AppError::Invalid {
+            field: field.into(),
+            reason: "is missing: the version you saw is uid and resource_version together \
+                     (generation optional); give both, or none of them to act by name alone"
+                .into(),
+        };
+        match (uid, resource_version) {
+            (Some(uid), Some(resource_version)) => Ok(Some(Seen {
+                uid,
+                resource_version,
+                generation,
+            })),
+            (None, None) if generation.is_none() => Ok(None),
+            (Some(_), None) => Err(missing("resource_version")),
+            (None, _) => Err(missing("uid")),
+        }
     }
 
     /// An edit from its request fields: the form's, or a manifest (exactly one of them).

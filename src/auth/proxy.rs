@@ -47,17 +47,21 @@ impl std::str::FromStr for Cidr {
 
     fn from_str(text: &str) -> Result<Self, String> {
         let (address, prefix) = text.trim().split_once('/').unwrap_or((text.trim(), ""));
-        let network: std::net::IpAddr = address
-            .parse()
-            .map_err(|_| format!("{text:?} is not an address or an address block (10.0.0.0/8)"))?;
+        let network: std::net::IpAddr = address.parse().map_err(|_| {
+            format!(
+                "{} is not an address or an address block (10.0.0.0/8)",
+                crate::domain::quoted(text)
+            )
+        })?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
             "" => max,
-            p => p
-                .parse::<u8>()
-                .ok()
-                .filter(|p| *p <= max)
-                .ok_or_else(|| format!("{text:?}: the prefix length must be 0 to {max}"))?,
+            p => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
+                format!(
+                    "{}: the prefix length must be 0 to {max}",
+                    crate::domain::quoted(text)
+                )
+            })?,
         };
         Ok(Self { network, prefix })
     }

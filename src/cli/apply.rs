@@ -15,6 +15,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+/// Where a manifest without a namespace goes, as with `kubectl apply`.
+const DEFAULT_NAMESPACE: &str = "default";
+
 /// Options of `apply`.
 #[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
@@ -49,7 +52,7 @@ pub async fn apply(cluster: &ClusterArgs, args: &ApplyArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (namespace, object) = match service_entry_for_create(&text, None) {
+    let (namespace, object) = match service_entry_for_create(&text, Some(DEFAULT_NAMESPACE)) {
         Ok(found) => found,
         Err(findings) => return refused(&AppError::Rejected { findings }),
     };

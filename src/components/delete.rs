@@ -2,6 +2,8 @@
 //! since is not deleted), and the notice that follows it, with Undo.
 
 use super::ErrorNotice;
+use super::PostForm;
+use crate::api::form::FormArgs;
 use crate::api::{DeleteServiceEntry, UndoDeleteServiceEntry};
 use crate::domain::service_entry::ServiceEntryView;
 use leptos::prelude::*;
@@ -10,14 +12,14 @@ use leptos::prelude::*;
 #[component]
 pub fn DeleteForm(
     entry: ServiceEntryView,
-    action: ServerAction<DeleteServiceEntry>,
+    action: ServerAction<FormArgs<DeleteServiceEntry>>,
 ) -> impl IntoView {
     let confirm = format!(
         "Pods will no longer reach {} under REGISTRY_ONLY",
         entry.hosts.join(", ")
     );
     view! {
-        <ActionForm action attr:class="inline-delete">
+        <PostForm action attr:class="inline-delete">
             <input type="hidden" name="namespace" value=entry.namespace.clone() />
             <input type="hidden" name="name" value=entry.name.clone() />
             // The version shown: an entry changed since is not deleted.
@@ -33,15 +35,15 @@ pub fn DeleteForm(
             <button type="submit" class="danger" data-testid=format!("delete-{}", entry.name)>
                 "Delete"
             </button>
-        </ActionForm>
+        </PostForm>
     }
 }
 
 /// What the last delete did (with Undo), or why it failed; and why an undo failed.
 #[component]
 pub fn DeletedNotice(
-    delete: ServerAction<DeleteServiceEntry>,
-    undo: ServerAction<UndoDeleteServiceEntry>,
+    delete: ServerAction<FormArgs<DeleteServiceEntry>>,
+    undo: ServerAction<FormArgs<UndoDeleteServiceEntry>>,
 ) -> impl IntoView {
     view! {
         {move || delete.value().get().map(|result| match result {
@@ -51,11 +53,11 @@ pub fn DeletedNotice(
                         {format!("Deleted {}/{}. Pods no longer reach {} under REGISTRY_ONLY.",
                             deleted.namespace, deleted.name, deleted.hosts.join(", "))}
                     </p>
-                    <ActionForm action=undo>
+                    <PostForm action=undo>
                         <input type="hidden" name="namespace" value=deleted.namespace.clone() />
                         <input type="hidden" name="name" value=deleted.name.clone() />
                         <button type="submit" data-testid="undo">"Undo"</button>
-                    </ActionForm>
+                    </PostForm>
                 </div>
             }.into_any(),
             Err(error) => view! { <ErrorNotice error /> }.into_any(),

@@ -1,6 +1,7 @@
 //! The fields of a ServiceEntry form (create and edit): each with its label, checked as the
 //! user types by the same rules compiled to WASM, errors at their field.
 
+use super::textarea_text;
 use super::FindingList;
 use crate::api::writable_namespaces;
 use crate::domain::form::{form_field, ServiceEntryForm};
@@ -107,7 +108,7 @@ pub fn EntryFields(
                         aria-describedby=described aria-invalid=move || invalid().to_string()
                         prop:value=move || form.with(value) on:input=edit>
                         // The text as the server renders it (without WASM).
-                        {form.with_untracked(value)}
+                        {textarea_text(form.with_untracked(value))}
                     </textarea>
                 }
                 .into_any(),

@@ -9,10 +9,12 @@ mod filter;
 mod live;
 mod loading;
 mod pager;
+mod post_form;
 mod query;
 mod service_entry_table;
 mod session;
 mod table;
+mod textarea;
 mod traffic;
 
 pub use copy::CopyButton;
@@ -24,6 +26,7 @@ pub use filter::FilterBox;
 pub use live::{use_live, HydratedMark, Live, LiveUpdates};
 pub use loading::Loading;
 pub use pager::Pager;
+pub use post_form::PostForm;
 pub use query::{
     provide_page, query_value, use_entry_key, use_query, use_query_param, use_replace_query,
     use_route_param, PageUrl,
@@ -31,6 +34,7 @@ pub use query::{
 pub use service_entry_table::ServiceEntryTable;
 pub use session::SessionBadge;
 pub use table::{Column, Table};
+pub use textarea::textarea_text;
 pub use traffic::{
     use_traffic_tick, DestinationTable, RateChart, TelemetryHint, TrafficNotice, TrafficTick,
     WindowLinks,

@@ -101,7 +101,10 @@ impl ServiceEntryForm {
                             Ok(target) => port["targetPort"] = json!(target),
                             Err(_) => errors.push(error(
                                 "ports",
-                                format!("line {line}: targetPort {target:?} is not a number"),
+                                format!(
+                                    "line {line}: targetPort {} is not a number",
+                                    crate::domain::quoted(target)
+                                ),
                             )),
                         }
                     }
@@ -139,7 +142,10 @@ impl ServiceEntryForm {
                 let Some((key, value)) = part.split_once('=') else {
                     errors.push(error(
                         "endpoints",
-                        format!("line {line}: {part:?} is not KEY=VALUE"),
+                        format!(
+                            "line {line}: {} is not KEY=VALUE",
+                            crate::domain::quoted(part)
+                        ),
                     ));
                     continue;
                 };
@@ -153,7 +159,10 @@ impl ServiceEntryForm {
                         }
                         Err(_) => errors.push(error(
                             "endpoints",
-                            format!("line {line}: weight {value:?} is not a number"),
+                            format!(
+                                "line {line}: weight {} is not a number",
+                                crate::domain::quoted(value)
+                            ),
                         )),
                     },
                     _ => match key.strip_prefix("label:") {
@@ -166,7 +175,10 @@ impl ServiceEntryForm {
                             }
                             Err(_) => errors.push(error(
                                 "endpoints",
-                                format!("line {line}: port {key}={value:?} is not a number"),
+                                format!(
+                                    "line {line}: port {key}={} is not a number",
+                                    crate::domain::quoted(value)
+                                ),
                             )),
                         },
                     },

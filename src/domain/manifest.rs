@@ -108,16 +108,24 @@ fn missing_name() -> Finding {
 }
 
 /// Checks a manifest meant for creating one ServiceEntry: exactly one object, of that kind,
-/// valid by mesh-egress's rules. Gives its namespace (the manifest's, else `namespace`, else
-/// `default`) and the object, or the findings that refuse it.
+/// valid by mesh-egress's rules. Gives its namespace (the manifest's, else `namespace`; with
+/// neither it is refused, never put in `default` silently) and the object, or the findings that
+/// refuse it.
 pub fn service_entry_for_create(
     manifest: &str,
     namespace: Option<&str>,
 ) -> Result<(String, Value), Vec<Finding>> {
     let refuse =
         |rule: &str, field: &str, message: String| vec![Finding::error(rule, field, message)];
-    let mut objects =
-        parse_manifest(manifest).map_err(|e| refuse("MAN001", "manifest", e.to_string()))?;
+    let (mut objects, listed) =
+        parse_documents(manifest).map_err(|e| refuse("MAN001", "manifest", e.to_string()))?;
+    if listed {
+        return Err(refuse(
+            "MAN001",
+            "manifest",
+            "is a List: give the ServiceEntry itself, not a List holding it".into(),
+        ));
+    }
     if objects.len() != 1 {
         return Err(refuse(
             "MAN001",
@@ -136,13 +144,14 @@ pub fn service_entry_for_create(
         .and_then(|rest| rest.strip_prefix('/'))
         .is_some_and(|version| !version.is_empty() && !version.contains('/'));
     if kind != "ServiceEntry" {
-        let reason = format!("must be ServiceEntry, not {kind:?}");
+        let reason = format!("must be ServiceEntry, not {}", crate::domain::quoted(kind));
         return Err(refuse("MAN002", "kind", reason));
     }
     if !networking_version {
         let reason = format!(
             "must be {NETWORKING_GROUP}/<version> (such as {SERVICE_ENTRY_API_VERSION}), not \
-             {api_version:?}"
+             {}",
+            crate::domain::quoted(api_version)
         );
         return Err(refuse("MAN003", "apiVersion", reason));
     }
@@ -151,14 +160,20 @@ pub fn service_entry_for_create(
         .and_then(|m| m.get("namespace"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let namespace = given
-        .or_else(|| {
-            namespace
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_string)
-        })
-        .unwrap_or_else(|| "default".to_string());
+    let Some(namespace) = given.or_else(|| {
+        namespace
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string)
+    }) else {
+        return Err(refuse(
+            "K8S003",
+            "metadata.namespace",
+            "is missing: name the namespace in the manifest (metadata.namespace) or in the \
+             namespace field"
+                .into(),
+        ));
+    };
     if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
         meta.insert("namespace".into(), Value::String(namespace.clone()));
     }
@@ -172,14 +187,20 @@ pub fn service_entry_for_create(
         findings.extend(refuse(
             "K8S002",
             "metadata.name",
-            format!("{name:?} is not a valid name: lowercase letters, digits, '-' and '.'"),
+            format!(
+                "{} is not a valid name: lowercase letters, digits, '-' and '.'",
+                crate::domain::quoted(name)
+            ),
         ));
     }
     if !super::validation::is_dns1123_subdomain(&namespace) || namespace.contains('.') {
         findings.extend(refuse(
             "K8S003",
             "metadata.namespace",
-            format!("{namespace:?} is not a valid namespace name"),
+            format!(
+                "{} is not a valid namespace name",
+                crate::domain::quoted(&namespace)
+            ),
         ));
     }
     findings.extend(judge_object(&object).findings.unwrap_or_default());
@@ -204,6 +225,12 @@ pub enum ManifestError {
 /// Splits a manifest (multi-document YAML, or JSON) into objects; `List` kinds are expanded.
 /// Reading is bounded (see `domain::yaml`).
 pub fn parse_manifest(text: &str) -> Result<Vec<Value>, ManifestError> {
+    parse_documents(text).map(|(objects, _)| objects)
+}
+
+/// The objects of a manifest, and whether any came out of a `List`.
+fn parse_documents(text: &str) -> Result<(Vec<Value>, bool), ManifestError> {
+    let mut listed = false;
     let mut objects = Vec::new();
     for (index, value) in super::yaml::documents(text)?.into_iter().enumerate() {
         match value {
@@ -214,14 +241,17 @@ pub fn parse_manifest(text: &str) -> Result<Vec<Value>, ManifestError> {
                     .and_then(Value::as_str)
                     .is_some_and(|k| k.ends_with("List"));
                 match value.get("items").and_then(Value::as_array) {
-                    Some(items) if is_list => objects.extend(items.iter().cloned()),
+                    Some(items) if is_list => {
+                        listed = true;
+                        objects.extend(items.iter().cloned());
+                    }
                     _ => objects.push(value),
                 }
             }
             _ => return Err(ManifestError::NotAnObject(index + 1)),
         }
     }
-    Ok(objects)
+    Ok((objects, listed))
 }
 
 #[cfg(test)]

@@ -52,7 +52,10 @@ pub fn parse_ports(text: &str) -> Result<Vec<(i64, String)>, FieldRefusal> {
             _ => {
                 return Err(refuse(
                     "ports",
-                    format!("{item:?}: a port is a number from 1 to 65535, then a name"),
+                    format!(
+                        "{}: a port is a number from 1 to 65535, then a name",
+                        crate::domain::quoted(item)
+                    ),
                 ))
             }
         };
@@ -62,7 +65,10 @@ pub fn parse_ports(text: &str) -> Result<Vec<(i64, String)>, FieldRefusal> {
         if !is_k8s_label(&name) || name.len() > 15 {
             return Err(refuse(
                 "ports",
-                format!("{item:?}: a port name is lower-case letters, digits and '-', at most 15"),
+                format!(
+                    "{}: a port name is lower-case letters, digits and '-', at most 15",
+                    crate::domain::quoted(item)
+                ),
             ));
         }
         if ports.iter().any(|(n, _)| *n == number) {
@@ -79,6 +85,26 @@ pub fn parse_ports(text: &str) -> Result<Vec<(i64, String)>, FieldRefusal> {
     Ok(ports)
 }
 
+/// The control plane a gateway belongs to, `namespace/name`, each part a Kubernetes name.
+pub fn control_plane(text: &str) -> Result<(&str, &str), FieldRefusal> {
+    let refused = || {
+        refuse(
+            "control_plane",
+            format!(
+                "{} is not a control plane: pick one as namespace/name (lower-case letters, \
+                 digits and '-')",
+                super::quoted(text)
+            ),
+        )
+    };
+    match text.trim().split_once('/') {
+        Some((namespace, name)) if is_k8s_label(namespace) && is_k8s_label(name) => {
+            Ok((namespace, name))
+        }
+        _ => Err(refused()),
+    }
+}
+
 /// The IstioMeshGateway the form describes (without apiVersion, which the cluster knows).
 pub fn mesh_gateway(form: &MeshGatewayForm) -> Result<Value, FieldRefusal> {
     let namespace = form.namespace.trim();
@@ -86,24 +112,23 @@ pub fn mesh_gateway(form: &MeshGatewayForm) -> Result<Value, FieldRefusal> {
     if !is_k8s_label(namespace) {
         return Err(refuse(
             "namespace",
-            format!("{namespace:?} is not a namespace name (lower-case letters, digits, '-')"),
+            format!(
+                "{} is not a namespace name (lower-case letters, digits, '-')",
+                crate::domain::quoted(namespace)
+            ),
         ));
     }
     if !is_k8s_label(name) {
         return Err(refuse(
             "name",
             format!(
-                "{name:?}: the gateway's name is also its Service's: lower-case letters, digits \
-                 and '-', at most 63"
+                "{}: the gateway's name is also its Service's: lower-case letters, digits \
+                 and '-', at most 63",
+                crate::domain::quoted(name)
             ),
         ));
     }
-    let Some((plane_namespace, plane_name)) = form.control_plane.trim().split_once('/') else {
-        return Err(refuse(
-            "control_plane",
-            "pick the control plane (namespace/name) the gateway belongs to".into(),
-        ));
-    };
+    let (plane_namespace, plane_name) = control_plane(&form.control_plane)?;
     let ports = parse_ports(&form.ports)?;
     let ports: Vec<Value> = ports
         .into_iter()

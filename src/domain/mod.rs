@@ -11,6 +11,7 @@ pub mod mesh_gateway;
 pub mod overview;
 pub mod paging;
 pub mod policy;
+pub mod quoted;
 pub mod restrict;
 pub mod rollout;
 pub mod route;
@@ -25,6 +26,7 @@ pub use overview::{NamespaceSummary, Overview};
 pub use policy::{
     OutboundPolicyMode, PolicyReport, PolicySetting, PolicySource, PolicyState, SourceKind,
 };
+pub use quoted::quoted;
 pub use sidecar::{EffectivePolicy, PolicyOrigin, SidecarPolicy};
 
 /// The live state of the server's watch on the cluster, pushed to open pages.

@@ -35,7 +35,10 @@ impl PageRequest {
             text => match text.parse::<usize>() {
                 Ok(0) | Err(_) => Err((
                     field,
-                    format!("{text:?} is not a {field}: a whole number from 1"),
+                    format!(
+                        "{} is not a {field}: a whole number from 1",
+                        crate::domain::quoted(text)
+                    ),
                 )),
                 Ok(n) => Ok(n),
             },

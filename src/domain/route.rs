@@ -135,7 +135,10 @@ pub fn parse_port(text: &str) -> Result<Option<i64>, RouteRefusal> {
         Ok(n) if (1..=65535).contains(&n) => Ok(Some(n)),
         _ => Err(refuse(
             "port",
-            format!("{text:?} is not a port number (1 to 65535)"),
+            format!(
+                "{} is not a port number (1 to 65535)",
+                crate::domain::quoted(text)
+            ),
         )),
     }
 }

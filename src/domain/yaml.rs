@@ -20,7 +20,7 @@ pub enum YamlError {
     /// Larger than [`MAX_YAML_BYTES`].
     #[error("is {0} bytes; at most {MAX_YAML_BYTES} are read")]
     TooLarge(usize),
-    /// Not YAML, or over a bound (the parser's words).
+    /// Not YAML, or over a bound: what is wrong, and where.
     #[error("{0}")]
     Invalid(String),
 }
@@ -49,8 +49,7 @@ fn bounded(text: &str) -> Result<(), YamlError> {
 /// Every document of a YAML stream (or one JSON document), as JSON values.
 pub fn documents(text: &str) -> Result<Vec<Value>, YamlError> {
     bounded(text)?;
-    serde_saphyr::from_multiple_with_options(text, options())
-        .map_err(|e| YamlError::Invalid(first_line(&e.to_string())))
+    serde_saphyr::from_multiple_with_options(text, options()).map_err(|e| invalid(&e))
 }
 
 /// One YAML (or JSON) document as a JSON value (an empty document is `null`).
@@ -59,8 +58,7 @@ pub fn document(text: &str) -> Result<Value, YamlError> {
     if text.trim().is_empty() {
         return Ok(Value::Null);
     }
-    serde_saphyr::from_str_with_options(text, options())
-        .map_err(|e| YamlError::Invalid(first_line(&e.to_string())))
+    serde_saphyr::from_str_with_options(text, options()).map_err(|e| invalid(&e))
 }
 
 /// A value as YAML, as the pages show it and people download it.
@@ -71,13 +69,95 @@ pub fn to_yaml(value: &Value) -> String {
     })
 }
 
-fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or(text).trim().to_string()
+/// The parser's refusal in words for people: what is wrong and where, never the library's own
+/// wording (its option names, its budget's debug form).
+fn invalid(error: &serde_saphyr::Error) -> YamlError {
+    use serde_saphyr::Error as E;
+    let what = match error {
+        E::Budget { .. } | E::AliasReplayStackDepthExceeded { .. } => format!(
+            "is larger or deeper than is read (at most {MAX_DEPTH} levels of nesting, \
+             {MAX_DOCUMENTS} documents, {MAX_ALIASES} aliases)"
+        ),
+        E::AliasReplayCounterOverflow { .. }
+        | E::AliasReplayLimitExceeded { .. }
+        | E::AliasExpansionLimitExceeded { .. } => {
+            format!("repeats aliases (*name) more than is read (at most {MAX_ALIASES})")
+        }
+        E::UnknownAnchor { .. } => "uses an alias (*name) with no anchor (&name)".into(),
+        E::DuplicateMappingKey { key, .. } => match key {
+            Some(key) => format!("gives the key {} twice in one mapping", super::quoted(key)),
+            None => "gives a key twice in one mapping".into(),
+        },
+        E::InvalidUtf8Input => "is not UTF-8 text".into(),
+        E::IndentationError { .. } => "is not indented consistently".into(),
+        E::QuotingRequired { .. } => "has a value that must be quoted".into(),
+        E::Eof { .. } => "ends in the middle of a value".into(),
+        E::InvalidBinaryBase64 { .. } | E::BinaryNotUtf8 { .. } => {
+            "has a !!binary value that is not base64 of UTF-8 text".into()
+        }
+        other => {
+            let text = other.to_string().to_ascii_lowercase();
+            if text.contains("budget") || text.contains("depth") || text.contains("limit") {
+                format!(
+                    "is larger or deeper than is read (at most {MAX_DEPTH} levels of nesting, \
+                     {MAX_DOCUMENTS} documents, {MAX_ALIASES} aliases)"
+                )
+            } else if text.contains("anchor") || text.contains("alias") {
+                "uses an alias (*name) with no anchor (&name)".into()
+            } else if text.contains("non-finite") || text.contains("out of range") {
+                "has a number out of range".into()
+            } else if text.contains("duplicate") {
+                "gives a key twice in one mapping".into()
+            } else {
+                "is not valid YAML or JSON".into()
+            }
+        }
+    };
+    YamlError::Invalid(match error.location() {
+        Some(at) if at.line() > 0 => format!("{what} (line {}, column {})", at.line(), at.column()),
+        _ => what,
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        // NB: tests write only under target/: no regression files beside the source.
+        #![proptest_config(proptest::prelude::ProptestConfig { failure_persistence: None, ..Default::default() })]
+        /// Whatever is pasted, it is read or refused in our words: never the library's option
+        /// names or debug forms, and never a panic.
+        #[test]
+        fn any_text_is_read_or_refused_in_plain_words(text in "[a-z:{}\\[\\],&*!\n -]{0,80}|.{0,80}") {
+            if let Err(YamlError::Invalid(reason)) = documents(&text) {
+                for leaked in ["Options", "Policy", "Budget", "Depth {", "\\u{", "configured"] {
+                    proptest::prop_assert!(!reason.contains(leaked), "{}", reason);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_name_what_is_wrong_in_plain_words() {
+        let reason = |text: &str| match documents(text) {
+            Err(YamlError::Invalid(reason)) => reason,
+            other => panic!("refused: {other:?}"),
+        };
+        assert!(
+            reason("a: 1\na: 2\n").starts_with("gives a key twice"),
+            "{}",
+            reason("a: 1\na: 2\n")
+        );
+        assert!(reason("x: 1e400\n").starts_with("has a number out of range"));
+        let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+        assert!(
+            reason(&deep).contains("at most 32 levels"),
+            "{}",
+            reason(&deep)
+        );
+        assert!(reason("a: *nowhere\n").contains("no anchor"));
+    }
 
     #[test]
     fn reads_documents_and_json() {

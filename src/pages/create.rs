@@ -1,4 +1,6 @@
+use crate::api::form::FormArgs;
 use crate::api::{get_service_entry, CreateServiceEntry, CreateServiceEntryForm};
+use crate::components::PostForm;
 use crate::components::{
     focus_first_error, provide_page, query_value, EntryFields, ErrorNotice, Loading, PageUrl,
 };
@@ -61,8 +63,8 @@ fn CreateForms(copy: Option<Result<ServiceEntryForm, String>>, url: PageUrl) -> 
         ..Default::default()
     }));
     let touched = RwSignal::new(false);
-    let create_form = ServerAction::<CreateServiceEntryForm>::new();
-    let create_yaml = ServerAction::<CreateServiceEntry>::new();
+    let create_form = ServerAction::<FormArgs<CreateServiceEntryForm>>::new();
+    let create_yaml = ServerAction::<FormArgs<CreateServiceEntry>>::new();
     // The answer to whichever form was sent last (each action's value stays set after it).
     let latest = RwSignal::new(None);
     Effect::new(move |_| {
@@ -99,19 +101,19 @@ fn CreateForms(copy: Option<Result<ServiceEntryForm, String>>, url: PageUrl) -> 
         {created}
         <section class="card">
             <h2>"Form"</h2>
-            <ActionForm action=create_form attr:class="create-form" attr:data-testid="create-form">
+            <PostForm action=create_form attr:class="create-form" attr:data-testid="create-form">
                 <EntryFields form touched />
                 <button type="submit" data-testid="create-submit">"Create"</button>
-            </ActionForm>
+            </PostForm>
         </section>
         <section class="card">
             <h2>"Paste YAML"</h2>
-            <ActionForm action=create_yaml attr:data-testid="yaml-form">
+            <PostForm action=create_yaml attr:data-testid="yaml-form">
                 <input type="hidden" name="namespace" value=namespace />
                 <textarea name="manifest" rows="14" class="yaml" data-testid="yaml-input"
                     placeholder="apiVersion: networking.istio.io/v1\nkind: ServiceEntry\n..."></textarea>
                 <button type="submit" data-testid="yaml-submit">"Create from YAML"</button>
-            </ActionForm>
+            </PostForm>
         </section>
     }
 }

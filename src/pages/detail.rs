@@ -1,3 +1,4 @@
+use crate::api::form::FormArgs;
 use crate::api::{
     get_entry_traffic, get_service_entry, namespace_access, DeleteServiceEntry,
     UndoDeleteServiceEntry,
@@ -22,8 +23,8 @@ fn ServiceEntryIsland(url: PageUrl) -> impl IntoView {
     provide_page(url);
     let key = use_entry_key();
     let live = use_live();
-    let delete = ServerAction::<DeleteServiceEntry>::new();
-    let undo = ServerAction::<UndoDeleteServiceEntry>::new();
+    let delete = ServerAction::<FormArgs<DeleteServiceEntry>>::new();
+    let undo = ServerAction::<FormArgs<UndoDeleteServiceEntry>>::new();
     let detail = Resource::new(
         move || {
             (

@@ -1,4 +1,7 @@
+use crate::api::form::FormArgs;
 use crate::api::{get_service_entry, PreviewServiceEntryEdit, SaveServiceEntryEdit};
+use crate::components::textarea_text;
+use crate::components::PostForm;
 use crate::components::{
     focus_first_error, use_entry_key, DiffView, EntryFields, ErrorNotice, FindingList, Loading,
 };
@@ -38,12 +41,12 @@ fn EditForms(detail: ServiceEntryDetail) -> impl IntoView {
     let page = format!("/namespaces/{namespace}/serviceentries/{name}");
     let form = RwSignal::new(detail.form.clone().unwrap_or_default());
     let touched = RwSignal::new(false);
-    let preview = ServerAction::<PreviewServiceEntryEdit>::new();
-    let save = ServerAction::<SaveServiceEntryEdit>::new();
+    let preview = ServerAction::<FormArgs<PreviewServiceEntryEdit>>::new();
+    let save = ServerAction::<FormArgs<SaveServiceEntryEdit>>::new();
     // What was last sent for preview: the save sends the same edit.
     let previewed = RwSignal::new(None::<PreviewServiceEntryEdit>);
     Effect::new(move |_| {
-        if let Some(input) = preview.input().get() {
+        if let Some(FormArgs(input)) = preview.input().get() {
             previewed.set(Some(input));
         }
     });
@@ -67,12 +70,12 @@ fn EditForms(detail: ServiceEntryDetail) -> impl IntoView {
     let form_key = hidden_key.clone();
     let form_section = match detail.form.clone() {
         Ok(_) => view! {
-            <ActionForm action=preview attr:class="create-form" attr:data-testid="edit-form">
+            <PostForm action=preview attr:class="create-form" attr:data-testid="edit-form">
                 {form_key()}
                 <EntryFields form touched fixed_identity=true />
                 <button type="submit" data-testid="edit-preview">"Preview changes"</button>
                 <NoScriptSave />
-            </ActionForm>
+            </PostForm>
         }
         .into_any(),
         Err(why) => view! { <p class="muted" data-testid="form-unavailable">{why}</p> }.into_any(),
@@ -102,13 +105,13 @@ fn EditForms(detail: ServiceEntryDetail) -> impl IntoView {
         </section>
         <section class="card">
             <h2>"YAML"</h2>
-            <ActionForm action=preview attr:data-testid="edit-yaml-form">
+            <PostForm action=preview attr:data-testid="edit-yaml-form">
                 {hidden_key()}
                 <textarea name="manifest" rows="16" class="yaml" data-testid="edit-yaml"
-                    aria-label="YAML">{detail.yaml.clone()}</textarea>
+                    aria-label="YAML">{textarea_text(detail.yaml.clone())}</textarea>
                 <button type="submit" data-testid="edit-yaml-preview">"Preview changes"</button>
                 <NoScriptSave />
-            </ActionForm>
+            </PostForm>
         </section>
     }
 }
@@ -117,10 +120,11 @@ fn EditForms(detail: ServiceEntryDetail) -> impl IntoView {
 /// the version the page was opened at, so a change made meanwhile is still not overwritten).
 #[component]
 fn NoScriptSave() -> impl IntoView {
+    let save_url = FormArgs::<SaveServiceEntryEdit>::url();
     view! {
         <noscript>
             " "
-            <button type="submit" formaction=SaveServiceEntryEdit::url() data-testid="edit-save-direct">
+            <button type="submit" formaction=save_url data-testid="edit-save-direct">
                 "Save without a preview"
             </button>
         </noscript>
@@ -132,7 +136,7 @@ fn NoScriptSave() -> impl IntoView {
 fn PreviewCard(
     diff: EditPreview,
     previewed: RwSignal<Option<PreviewServiceEntryEdit>>,
-    save: ServerAction<SaveServiceEntryEdit>,
+    save: ServerAction<FormArgs<SaveServiceEntryEdit>>,
 ) -> impl IntoView {
     let nothing = diff.changes.is_empty();
     let edit = previewed.get_untracked();
@@ -156,13 +160,13 @@ fn PreviewCard(
             </ul>
             {(!diff.warnings.is_empty()).then(|| view! { <FindingList findings=diff.warnings.clone() /> })}
             <DiffView lines=diff.lines.clone() testid="diff-yaml" />
-            <ActionForm action=save attr:data-testid="save-form">
+            <PostForm action=save attr:data-testid="save-form">
                 <input type="hidden" name="namespace" value=diff.namespace.clone() />
                 <input type="hidden" name="name" value=diff.name.clone() />
                 <input type="hidden" name="resource_version" value=diff.resource_version.clone() />
                 {edit.map(|edit| hidden_edit(edit.form, edit.manifest))}
                 <button type="submit" data-testid="edit-save" disabled=nothing>"Save"</button>
-            </ActionForm>
+            </PostForm>
         </section>
     }
 }
@@ -186,7 +190,7 @@ fn hidden_edit(form: Option<ServiceEntryForm>, manifest: Option<String>) -> AnyV
                 .into_any()
         }
         (None, Some(manifest)) => view! {
-            <textarea name="manifest" hidden>{manifest}</textarea>
+            <textarea name="manifest" hidden>{textarea_text(manifest)}</textarea>
         }
         .into_any(),
         (None, None) => ().into_any(),

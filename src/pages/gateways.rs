@@ -1,4 +1,6 @@
+use crate::api::form::FormArgs;
 use crate::api::{get_control_planes, get_egress_gateways, CreateEgressGateway};
+use crate::components::PostForm;
 use crate::components::{provide_page, Column, ErrorNotice, Loading, PageUrl, Table};
 use crate::domain::gateway::EgressGateway;
 use leptos::prelude::*;
@@ -14,7 +16,7 @@ pub fn GatewaysPage() -> impl IntoView {
 #[island(lazy)]
 fn GatewaysIsland(url: PageUrl) -> impl IntoView {
     provide_page(url);
-    let create = ServerAction::<CreateEgressGateway>::new();
+    let create = ServerAction::<FormArgs<CreateEgressGateway>>::new();
     let gateways = Resource::new(move || create.version().get(), |_| get_egress_gateways());
     let planes = Resource::new(|| (), |_| get_control_planes());
     view! {
@@ -83,7 +85,10 @@ fn HelmHint() -> impl IntoView {
 
 /// Where Service Mesh Manager manages the mesh: an IstioMeshGateway of type egress.
 #[component]
-fn CreateForm(planes: Vec<String>, create: ServerAction<CreateEgressGateway>) -> impl IntoView {
+fn CreateForm(
+    planes: Vec<String>,
+    create: ServerAction<FormArgs<CreateEgressGateway>>,
+) -> impl IntoView {
     let pending = create.pending();
     let namespace = planes
         .first()
@@ -95,7 +100,7 @@ fn CreateForm(planes: Vec<String>, create: ServerAction<CreateEgressGateway>) ->
             "Service Mesh Manager manages this mesh: it runs an egress gateway for an "
             <code>"IstioMeshGateway"</code> " of type egress (its Deployment and Service are named after it)."
         </p>
-        <ActionForm action=create attr:class="form" attr:data-testid="create-gateway-form">
+        <PostForm action=create attr:class="form" attr:data-testid="create-gateway-form">
             <label>"Namespace " <input name="namespace" required value=namespace data-testid="gateway-namespace" /></label>
             <label>"Name " <input name="name" required value="egressgateway" data-testid="gateway-name" /></label>
             <label>"Ports " <input name="ports" required value="80 http2, 443 https" data-testid="gateway-ports" /></label>
@@ -105,7 +110,7 @@ fn CreateForm(planes: Vec<String>, create: ServerAction<CreateEgressGateway>) ->
                 </select>
             </label>
             <button type="submit" data-testid="create-gateway" disabled=move || pending.get()>"Create the egress gateway"</button>
-        </ActionForm>
+        </PostForm>
         {move || create.value().get().map(|result| match result {
             Ok(id) => view! {
                 <p class="notice" role="status" data-testid="gateway-created">

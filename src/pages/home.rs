@@ -1,4 +1,6 @@
+use crate::api::form::FormArgs;
 use crate::api::{get_overview, get_policy_preview, SetOutboundPolicy};
+use crate::components::PostForm;
 use crate::components::{
     Column, ErrorNotice, FilterBox, Loading, Table, TelemetryHint, TrafficNotice, WindowLinks,
 };
@@ -13,7 +15,7 @@ use leptos_router::hooks::use_query_map;
 pub fn HomePage() -> impl IntoView {
     let query = use_query_map();
     let control_plane = move || query.with(|q| q.get("cp"));
-    let set_policy = ServerAction::<SetOutboundPolicy>::new();
+    let set_policy = ServerAction::<FormArgs<SetOutboundPolicy>>::new();
     // NB: `/` is rendered on the server only (not an island): the switch is a form post that
     // loads the page again, and the live parts are fetched again by `LiveUpdates`.
     let overview = Resource::new(control_plane, get_overview);
@@ -40,7 +42,7 @@ pub fn HomePage() -> impl IntoView {
 fn OverviewView(
     overview: Overview,
     filter: String,
-    set_policy: ServerAction<SetOutboundPolicy>,
+    set_policy: ServerAction<FormArgs<SetOutboundPolicy>>,
     preview: Option<PolicyPreview>,
 ) -> impl IntoView {
     let (entries, namespaces_with_entries) = overview.registered_totals();
@@ -134,7 +136,7 @@ fn PolicyCard(
     namespaces_with_entries: usize,
     access: crate::domain::access::Access,
     istiod: Option<crate::domain::policy::IstiodView>,
-    set_policy: ServerAction<SetOutboundPolicy>,
+    set_policy: ServerAction<FormArgs<SetOutboundPolicy>>,
     preview: Option<PolicyPreview>,
 ) -> impl IntoView {
     let hidden = matches!(policy, PolicyReport::Hidden { .. });
@@ -259,7 +261,7 @@ fn PolicyCard(
                 }
             })}
             {can_switch.then(|| view! {
-                <ActionForm action=set_policy attr:class="switch" attr:data-testid="policy-switch-form">
+                <PostForm action=set_policy attr:class="switch" attr:data-testid="policy-switch-form">
                     <input type="hidden" name="mode" value=target />
                     {control_plane.clone().map(|cp| view! {
                         <input type="hidden" name="control_plane" value=cp />
@@ -272,7 +274,7 @@ fn PolicyCard(
                         <span data-testid="policy-confirm-label">{confirm.clone()}</span>
                     </label>
                     <button type="submit" data-testid="policy-switch">{button}</button>
-                </ActionForm>
+                </PostForm>
             })}
             {denied.map(|reason| view! {
                 <p class="notice warn" data-testid="policy-switch-disabled">

@@ -1,5 +1,7 @@
+use crate::api::form::FormArgs;
 use crate::api::{session_info, SignIn};
 use crate::components::ErrorNotice;
+use crate::components::PostForm;
 use crate::components::{provide_page, PageUrl};
 use crate::domain::access::SessionMode;
 use leptos::prelude::*;
@@ -15,7 +17,7 @@ pub fn LoginPage() -> impl IntoView {
 #[island(lazy)]
 fn LoginIsland(url: PageUrl) -> impl IntoView {
     provide_page(url);
-    let sign_in = ServerAction::<SignIn>::new();
+    let sign_in = ServerAction::<FormArgs<SignIn>>::new();
     let session = Resource::new(|| (), |_| session_info());
     view! {
         <h1>"Sign in"</h1>
@@ -35,7 +37,7 @@ fn LoginIsland(url: PageUrl) -> impl IntoView {
             })}
         </Transition>
         <section class="card">
-            <ActionForm action=sign_in attr:data-testid="login-form">
+            <PostForm action=sign_in attr:data-testid="login-form">
                 <label class="field">
                     <span>"Kubernetes bearer token"</span>
                     <input type="password" name="token" autocomplete="off" required data-testid="login-token" />
@@ -45,7 +47,7 @@ fn LoginIsland(url: PageUrl) -> impl IntoView {
                     ". Everything you do here is done with this identity, and the API server decides what it may do."
                 </p>
                 <button type="submit" data-testid="login-submit">"Sign in"</button>
-            </ActionForm>
+            </PostForm>
             {move || sign_in.value().get().and_then(Result::err).map(|error| view! { <ErrorNotice error /> })}
         </section>
     }

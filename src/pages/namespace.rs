@@ -1,4 +1,5 @@
 use super::restrict::NamespacePolicyCard;
+use crate::api::form::FormArgs;
 use crate::api::{
     get_namespace_traffic, list_service_entries, namespace_access, DeleteServiceEntry,
     UndoDeleteServiceEntry,
@@ -23,8 +24,8 @@ fn NamespaceIsland(url: PageUrl) -> impl IntoView {
     provide_page(url);
     let namespace = use_route_param("namespace");
     let live = use_live();
-    let delete = ServerAction::<DeleteServiceEntry>::new();
-    let undo = ServerAction::<UndoDeleteServiceEntry>::new();
+    let delete = ServerAction::<FormArgs<DeleteServiceEntry>>::new();
+    let undo = ServerAction::<FormArgs<UndoDeleteServiceEntry>>::new();
     let entries = Resource::new(
         move || {
             (

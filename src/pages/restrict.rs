@@ -1,7 +1,9 @@
 //! A namespace's outbound policy on its page: restrict it alone (or open it again), with a
 //! preview of the Sidecar written and the calls it would block, a confirmation, and Undo.
 
+use crate::api::form::FormArgs;
 use crate::api::{get_namespace_policy, preview_namespace_policy, SetNamespacePolicy};
+use crate::components::PostForm;
 use crate::components::{use_query, DiffView, ErrorNotice, Loading, TrafficNotice};
 use crate::domain::restrict::{NamespacePolicy, NamespacePolicyPreview, NamespaceTarget};
 use crate::domain::traffic::blocked_line;
@@ -11,7 +13,7 @@ use leptos::prelude::*;
 /// `allowed`) shows what the change would do, so it works without WASM too.
 #[component]
 pub fn NamespacePolicyCard(namespace: Signal<String>) -> impl IntoView {
-    let set = ServerAction::<SetNamespacePolicy>::new();
+    let set = ServerAction::<FormArgs<SetNamespacePolicy>>::new();
     let policy = Resource::new(
         move || (namespace.get(), set.version().get()),
         |(namespace, _)| get_namespace_policy(namespace),
@@ -49,7 +51,7 @@ pub fn NamespacePolicyCard(namespace: Signal<String>) -> impl IntoView {
 #[component]
 fn PolicyState(
     policy: NamespacePolicy,
-    set: ServerAction<SetNamespacePolicy>,
+    set: ServerAction<FormArgs<SetNamespacePolicy>>,
     preview: Option<Result<NamespacePolicyPreview, crate::error::AppError>>,
 ) -> impl IntoView {
     let restricted = policy.restricted();
@@ -115,7 +117,7 @@ fn PolicyState(
 #[component]
 fn PreviewAndConfirm(
     preview: NamespacePolicyPreview,
-    set: ServerAction<SetNamespacePolicy>,
+    set: ServerAction<FormArgs<SetNamespacePolicy>>,
 ) -> impl IntoView {
     let pending = set.pending();
     let button = match preview.target {
@@ -138,7 +140,7 @@ fn PreviewAndConfirm(
                 <DiffView lines=preview.lines.clone() testid="namespace-preview-diff" />
             })}
             {preview.change.is_some().then(|| view! {
-                <ActionForm action=set attr:class="switch" attr:data-testid="namespace-switch-form">
+                <PostForm action=set attr:class="switch" attr:data-testid="namespace-switch-form">
                     <input type="hidden" name="namespace" value=preview.namespace.clone() />
                     <input type="hidden" name="mode" value=preview.target.word() />
                     <label class="confirm">
@@ -149,7 +151,7 @@ fn PreviewAndConfirm(
                     <button type="submit" data-testid="namespace-switch" disabled=move || pending.get()>
                         {button.clone()}
                     </button>
-                </ActionForm>
+                </PostForm>
             })}
         </div>
     }
@@ -157,7 +159,7 @@ fn PreviewAndConfirm(
 
 /// What the last change did, with Undo (the opposite change, which puts the Sidecar back).
 #[component]
-fn SwitchedNotice(set: ServerAction<SetNamespacePolicy>) -> impl IntoView {
+fn SwitchedNotice(set: ServerAction<FormArgs<SetNamespacePolicy>>) -> impl IntoView {
     move || {
         set.value().get().map(|result| match result {
             Ok(policy) => {
@@ -169,11 +171,11 @@ fn SwitchedNotice(set: ServerAction<SetNamespacePolicy>) -> impl IntoView {
                 view! {
                     <div class="notice" role="status" data-testid="namespace-switched">
                         <p>{format!("{} is now {now}.", policy.namespace)}</p>
-                        <ActionForm action=set>
+                        <PostForm action=set>
                             <input type="hidden" name="namespace" value=policy.namespace.clone() />
                             <input type="hidden" name="mode" value=policy.offered.word() />
                             <button type="submit" data-testid="namespace-undo">"Undo"</button>
-                        </ActionForm>
+                        </PostForm>
                     </div>
                 }
                 .into_any()

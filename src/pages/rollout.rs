@@ -1,4 +1,5 @@
 use crate::api::get_rollout;
+use crate::components::textarea_text;
 use crate::components::{
     provide_page, use_query_param, use_traffic_tick, Column, Loading, PageUrl, Table,
     TrafficNotice, WindowLinks,
@@ -39,7 +40,7 @@ fn RolloutIsland(url: PageUrl) -> impl IntoView {
             <details open=!param("drafts").is_empty()>
                 <summary>"With draft entries (not saved)"</summary>
                 <label for="drafts">"ServiceEntries as YAML, counted as if they existed"</label>
-                <textarea id="drafts" name="drafts" rows="8" data-testid="drafts">{param("drafts")}</textarea>
+                <textarea id="drafts" name="drafts" rows="8" data-testid="drafts">{textarea_text(param("drafts"))}</textarea>
             </details>
             <button type="submit" data-testid="rollout-show">"Show"</button>
         </form>

@@ -2,7 +2,9 @@
 //! gateway — pick a gateway and a port (`?via=NS/GATEWAY&port=N`, a plain GET form, so it
 //! works without WASM), see the objects that would be written, route; or stop routing.
 
+use crate::api::form::FormArgs;
 use crate::api::{get_entry_routing, preview_route, RouteEntry, StopRouting};
+use crate::components::PostForm;
 use crate::components::{use_query, use_replace_query, ErrorNotice, Loading};
 use crate::domain::route::{EntryRouting, RoutePreview, RoutingView};
 use leptos::prelude::*;
@@ -10,8 +12,8 @@ use leptos::prelude::*;
 /// The "Egress gateway" card of `namespace/name`'s page.
 #[component]
 pub fn EntryRoutingCard(namespace: String, name: String) -> impl IntoView {
-    let route = ServerAction::<RouteEntry>::new();
-    let stop = ServerAction::<StopRouting>::new();
+    let route = ServerAction::<FormArgs<RouteEntry>>::new();
+    let stop = ServerAction::<FormArgs<StopRouting>>::new();
     let key = StoredValue::new((namespace, name));
     let routing = Resource::new(
         move || (key.get_value(), route.version().get(), stop.version().get()),
@@ -73,8 +75,8 @@ fn RoutingState(
     view: RoutingView,
     preview: Option<Result<RoutePreview, crate::error::AppError>>,
     key: (String, String),
-    route: ServerAction<RouteEntry>,
-    stop: ServerAction<StopRouting>,
+    route: ServerAction<FormArgs<RouteEntry>>,
+    stop: ServerAction<FormArgs<StopRouting>>,
 ) -> impl IntoView {
     let (namespace, name) = key;
     let label = view.routing.label();
@@ -117,11 +119,11 @@ fn RoutingState(
                     <pre class="yaml" data-testid="route-yaml">{yaml}</pre>
                 </details>
             })}
-            <ActionForm action=stop attr:data-testid="stop-routing-form">
+            <PostForm action=stop attr:data-testid="stop-routing-form">
                 <input type="hidden" name="namespace" value=namespace />
                 <input type="hidden" name="name" value=name />
                 <button type="submit" data-testid="stop-routing">"Stop routing (remove these objects)"</button>
-            </ActionForm>
+            </PostForm>
         }
         .into_any(),
         EntryRouting::ByHand { virtual_services, .. } => view! {
@@ -187,7 +189,10 @@ fn RoutingState(
 }
 
 #[component]
-fn RoutePreviewView(preview: RoutePreview, route: ServerAction<RouteEntry>) -> impl IntoView {
+fn RoutePreviewView(
+    preview: RoutePreview,
+    route: ServerAction<FormArgs<RouteEntry>>,
+) -> impl IntoView {
     let pending = route.pending();
     let plan = preview.plan;
     let (namespace, name) = plan
@@ -203,7 +208,7 @@ fn RoutePreviewView(preview: RoutePreview, route: ServerAction<RouteEntry>) -> i
                 plan.port, plan.gateway, writes.join(", ")
             )}</strong></p>
             <pre class="yaml" data-testid="route-preview-yaml">{preview.yaml}</pre>
-            <ActionForm action=route attr:data-testid="route-form">
+            <PostForm action=route attr:data-testid="route-form">
                 <input type="hidden" name="namespace" value=namespace />
                 <input type="hidden" name="name" value=name />
                 <input type="hidden" name="gateway" value=plan.gateway.clone() />
@@ -211,7 +216,7 @@ fn RoutePreviewView(preview: RoutePreview, route: ServerAction<RouteEntry>) -> i
                 <button type="submit" data-testid="route-button" disabled=move || pending.get()>
                     {format!("Route through {}", plan.gateway)}
                 </button>
-            </ActionForm>
+            </PostForm>
         </div>
     }
 }

@@ -45,6 +45,19 @@ pub async fn create_mesh_gateway(
     let object =
         mesh_gateway(&form).map_err(|(field, reason)| AppError::Invalid { field, reason })?;
     let (namespace, name) = (form.namespace.trim(), form.name.trim());
+    // NB: a reference is checked before the write: the API server would store a gateway that
+    // names a control plane that does not exist, and nothing would ever run it.
+    let plane = form.control_plane.trim();
+    if !control_planes(actor).await?.iter().any(|p| p == plane) {
+        return Err(AppError::Invalid {
+            field: "control_plane".into(),
+            reason: format!(
+                "{} is not a control plane of this cluster (an IstioControlPlane of Service \
+                 Mesh Manager you may read): pick one the form lists",
+                crate::domain::quoted(plane)
+            ),
+        });
+    }
     actor.mapped(actor.cluster.create_mesh_gateway(&object, dry_run).await)?;
     let id = format!("{namespace}/{name}");
     if !dry_run {

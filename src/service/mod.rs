@@ -148,8 +148,9 @@ pub fn checked_key(namespace: &str, name: Option<&str>) -> Result<(), AppError> 
         return Err(AppError::Invalid {
             field: "namespace".into(),
             reason: format!(
-                "{namespace:?} is not a namespace name: at most 63 lowercase letters, digits \
-                 and '-', starting and ending with a letter or digit"
+                "{} is not a namespace name: at most 63 lowercase letters, digits \
+                 and '-', starting and ending with a letter or digit",
+                crate::domain::quoted(namespace)
             ),
         });
     }
@@ -157,8 +158,9 @@ pub fn checked_key(namespace: &str, name: Option<&str>) -> Result<(), AppError> 
         Some(name) if !is_dns1123_subdomain(name) => Err(AppError::Invalid {
             field: "name".into(),
             reason: format!(
-                "{name:?} is not an object name: at most 253 lowercase letters, digits, '-' \
-                 and '.'"
+                "{} is not an object name: at most 253 lowercase letters, digits, '-' \
+                 and '.'",
+                crate::domain::quoted(name)
             ),
         }),
         _ => Ok(()),

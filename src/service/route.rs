@@ -65,7 +65,10 @@ fn chosen<'a>(gateways: &'a [EgressGateway], gateway: &str) -> Answer<&'a Egress
     let Some((namespace, name)) = gateway.trim().split_once('/') else {
         return Err(AppError::Invalid {
             field: "gateway".into(),
-            reason: format!("{gateway:?}: name the gateway as namespace/name"),
+            reason: format!(
+                "{}: name the gateway as namespace/name",
+                crate::domain::quoted(gateway)
+            ),
         });
     };
     gateways

@@ -195,7 +195,8 @@ impl PortProtocol {
             Some(protocol) => Self::Known(protocol),
             None => {
                 let message = format!(
-                    "unsupported protocol {written:?}: use one of {}",
+                    "unsupported protocol {}: use one of {}",
+                    crate::domain::quoted(written),
                     PROTOCOLS.join(", ")
                 );
                 out.push(super::Finding::error(rule, field, message));

@@ -65,7 +65,8 @@ fn dns_preconditions(domain: &str) -> Result<(), String> {
     }
     if domain.len() > 255 {
         return Err(format!(
-            "domain name {domain:?} is longer than 255 characters"
+            "domain name {} is longer than 255 characters",
+            crate::domain::quoted(domain)
         ));
     }
     Ok(())
@@ -82,7 +83,9 @@ fn validate_dns_labels(domain: &str) -> Result<(), String> {
     };
     if !top.is_empty() && top.bytes().all(|b| b.is_ascii_digit()) {
         return Err(format!(
-            "domain name {domain:?} invalid (top level domain {top:?} cannot be all-numeric)"
+            "domain name {} invalid (top level domain {} cannot be all-numeric)",
+            crate::domain::quoted(domain),
+            crate::domain::quoted(top)
         ));
     }
     for (i, label) in labels.iter().enumerate() {
@@ -91,7 +94,9 @@ fn validate_dns_labels(domain: &str) -> Result<(), String> {
         }
         if !is_dns1123_label(label) {
             return Err(format!(
-                "domain name {domain:?} invalid (label {label:?} invalid)"
+                "domain name {} invalid (label {} invalid)",
+                crate::domain::quoted(domain),
+                crate::domain::quoted(label)
             ));
         }
     }
@@ -107,7 +112,9 @@ pub fn validate_wildcard_domain(domain: &str) -> Result<(), String> {
     };
     if !is_wildcard_label(first) {
         return Err(format!(
-            "domain name {domain:?} invalid (label {first:?} invalid)"
+            "domain name {} invalid (label {} invalid)",
+            crate::domain::quoted(domain),
+            crate::domain::quoted(first)
         ));
     }
     match rest {
@@ -134,16 +141,21 @@ pub(super) fn parse_ip(value: &str) -> Option<IpAddr> {
 pub(super) fn validate_ip_subnet(value: &str) -> Result<(), String> {
     match value.split_once('/') {
         Some((ip, prefix)) => {
-            let ip = parse_ip(ip).ok_or_else(|| format!("{value:?} is not a valid CIDR block"))?;
+            let ip = parse_ip(ip).ok_or_else(|| {
+                format!("{} is not a valid CIDR block", crate::domain::quoted(value))
+            })?;
             let max = if ip.is_ipv4() { 32 } else { 128 };
             match prefix.parse::<u8>() {
                 Ok(bits) if bits <= max && !prefix.starts_with('+') => Ok(()),
-                _ => Err(format!("{value:?} is not a valid CIDR block")),
+                _ => Err(format!(
+                    "{} is not a valid CIDR block",
+                    crate::domain::quoted(value)
+                )),
             }
         }
         None => parse_ip(value)
             .map(|_| ())
-            .ok_or_else(|| format!("{value:?} is not a valid IP address")),
+            .ok_or_else(|| format!("{} is not a valid IP address", crate::domain::quoted(value))),
     }
 }
 
@@ -158,15 +170,15 @@ pub(super) fn validate_labels(labels: &BTreeMap<String, String>, field: &str, ou
         if key.is_empty() || !prefix_ok || !is_label_name(name) {
             out.push(Finding::error(
                 "LBL001",
-                format!("{field}[{key:?}]"),
-                format!("invalid label key {key:?}"),
+                format!("{field}[{}]", crate::domain::quoted(key)),
+                format!("invalid label key {}", crate::domain::quoted(key)),
             ));
         }
         if !value.is_empty() && !is_label_name(value) {
             out.push(Finding::error(
                 "LBL002",
-                format!("{field}[{key:?}]"),
-                format!("invalid label value {value:?}"),
+                format!("{field}[{}]", crate::domain::quoted(key)),
+                format!("invalid label value {}", crate::domain::quoted(value)),
             ));
         }
     }
@@ -195,14 +207,14 @@ pub(super) fn validate_workload_selector(
         if key.is_empty() {
             out.push(Finding::error(
                 "SEL002",
-                format!("{FIELD}[{key:?}]"),
+                format!("{FIELD}[{}]", crate::domain::quoted(key)),
                 format!("empty key is not supported in selector: \"={value}\""),
             ));
         }
         if key.contains('*') || value.contains('*') {
             out.push(Finding::error(
                 "SEL003",
-                format!("{FIELD}[{key:?}]"),
+                format!("{FIELD}[{}]", crate::domain::quoted(key)),
                 format!("wildcard is not supported in selector: \"{key}={value}\""),
             ));
         }

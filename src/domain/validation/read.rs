@@ -115,7 +115,8 @@ impl<T> Expect<T> {
             Value::Object(map) => Some(
                 map.iter()
                     .filter_map(|(k, v)| {
-                        let read = self.check(v, format!("{field}[{k:?}]"), out);
+                        let read =
+                            self.check(v, format!("{field}[{}]", crate::domain::quoted(k)), out);
                         read.map(|r| (k.clone(), r))
                     })
                     .collect(),

@@ -18,7 +18,7 @@ pub(super) fn validate_endpoint(
     let field = format!("spec.endpoints[{}]", endpoint.index);
     address(endpoint, &field, service_ports, dns, out);
     for (name, port) in &endpoint.ports {
-        let port_field = format!("{field}.ports[{name:?}]");
+        let port_field = format!("{field}.ports[{}]", crate::domain::quoted(name));
         if !service_ports.contains(name) {
             out.push(Finding::error(
                 "SE401",
@@ -30,7 +30,7 @@ pub(super) fn validate_endpoint(
             out.push(Finding::error(
                 "SE402",
                 port_field.clone(),
-                format!("invalid port name {name:?}"),
+                format!("invalid port name {}", crate::domain::quoted(name)),
             ));
         }
         if !(1..=65535).contains(port) {
@@ -87,7 +87,10 @@ fn address(
             out.push(Finding::error(
                 "SE413",
                 address_field.clone(),
-                format!("endpoint address {address:?} is not a valid FQDN or an IP address"),
+                format!(
+                    "endpoint address {} is not a valid FQDN or an IP address",
+                    crate::domain::quoted(address)
+                ),
             ));
         } else if let Err(e) = validate_unix_address(path) {
             out.push(Finding::error("SE414", address_field.clone(), e));
@@ -111,13 +114,19 @@ fn address(
             out.push(Finding::error(
                 "SE417",
                 address_field,
-                format!("endpoint address {address:?} is not a valid IP address"),
+                format!(
+                    "endpoint address {} is not a valid IP address",
+                    crate::domain::quoted(address)
+                ),
             ));
         } else if validate_fqdn(address).is_err() {
             out.push(Finding::error(
                 "SE413",
                 address_field,
-                format!("endpoint address {address:?} is not a valid FQDN or an IP address"),
+                format!(
+                    "endpoint address {} is not a valid FQDN or an IP address",
+                    crate::domain::quoted(address)
+                ),
             ));
         }
     }

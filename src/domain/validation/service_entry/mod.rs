@@ -68,7 +68,8 @@ fn read<'a>(
         None => Some(Resolution::None),
         Some(word) => Resolution::parse(&word).or_else(|| {
             let message = format!(
-                "unsupported value {word:?}: use one of {}",
+                "unsupported value {}: use one of {}",
+                crate::domain::quoted(&word),
                 RESOLUTIONS.join(", ")
             );
             out.push(Finding::error("SE001", "spec.resolution", message));
@@ -79,8 +80,10 @@ fn read<'a>(
         .field(spec, "location", "spec", out)
         .and_then(|word| {
             Location::parse(&word).or_else(|| {
-                let message =
-                    format!("unsupported value {word:?}: use MESH_EXTERNAL or MESH_INTERNAL");
+                let message = format!(
+                    "unsupported value {}: use MESH_EXTERNAL or MESH_INTERNAL",
+                    crate::domain::quoted(&word)
+                );
                 out.push(Finding::error("SE002", "spec.location", message));
                 None
             })

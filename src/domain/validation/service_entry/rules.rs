@@ -55,7 +55,10 @@ fn hosts(view: &View, out: &mut Findings) {
             out.push(Finding::warning(
                 "SE104",
                 field,
-                format!("partial wildcard {host:?} not allowed: only *.domain wildcards match"),
+                format!(
+                    "partial wildcard {} not allowed: only *.domain wildcards match",
+                    crate::domain::quoted(host)
+                ),
             ));
         }
     }
@@ -98,12 +101,15 @@ fn ports(view: &View, out: &mut Findings) {
             Some(n) if !names.insert(n.clone()) => out.push(Finding::error(
                 "SE202",
                 format!("{field}.name"),
-                format!("port name {n:?} is already defined"),
+                format!("port name {} is already defined", crate::domain::quoted(n)),
             )),
             Some(n) if !is_dns1123_label(n) => out.push(Finding::error(
                 "SE203",
                 format!("{field}.name"),
-                format!("invalid port name {n:?}: use a DNS-1123 label"),
+                format!(
+                    "invalid port name {}: use a DNS-1123 label",
+                    crate::domain::quoted(n)
+                ),
             )),
             Some(_) => {}
         }
@@ -285,8 +291,9 @@ fn resolution_dns(view: &View, out: &mut Findings) {
                 LINT_DNS_SHORT_NAME,
                 format!("spec.hosts[{i}]"),
                 format!(
-                    "{host:?} is not fully qualified: with DNS resolution it is looked up in \
-                     each pod's search domains and may resolve differently per namespace"
+                    "{} is not fully qualified: with DNS resolution it is looked up in \
+                     each pod's search domains and may resolve differently per namespace",
+                    crate::domain::quoted(host)
                 ),
             ));
         }

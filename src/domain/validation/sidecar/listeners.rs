@@ -17,7 +17,7 @@ fn port(port: &ListenerPort, field: &str, unix: bool, out: &mut Findings) {
         out.push(Finding::error(
             "SC101",
             format!("{field}.name"),
-            format!("invalid port name {name:?}"),
+            format!("invalid port name {}", crate::domain::quoted(name)),
         ));
     }
     if !unix && !(1..=65535).contains(&port.number) {
@@ -59,7 +59,7 @@ fn ip_bind(bind: &str, field: &str, out: &mut Findings) {
         out.push(Finding::error(
             "SC105",
             format!("{field}.bind"),
-            format!("{bind:?} is not a valid IP address"),
+            format!("{} is not a valid IP address", crate::domain::quoted(bind)),
         ));
     }
 }
@@ -277,7 +277,10 @@ fn host_errors(host: &str) -> Vec<String> {
     }
     let bare = ns.strip_prefix('~').unwrap_or(ns);
     if !bare.is_empty() && bare != "*" && bare != "." && !is_dns1123_label(bare) {
-        errors.push(format!("invalid namespace value {ns:?} in sidecar"));
+        errors.push(format!(
+            "invalid namespace value {} in sidecar",
+            crate::domain::quoted(ns)
+        ));
     }
     if name != "*" && !name.contains('.') {
         errors.push("short names (non FQDN) are not allowed".into());
@@ -286,7 +289,10 @@ fn host_errors(host: &str) -> Vec<String> {
         errors.push(e);
     }
     if is_partial_wildcard(name) {
-        errors.push(format!("partial wildcard {name:?} not allowed"));
+        errors.push(format!(
+            "partial wildcard {} not allowed",
+            crate::domain::quoted(name)
+        ));
     }
     errors
 }

@@ -42,7 +42,10 @@ pub(super) fn validate(policy: &OutboundPolicy, out: &mut Findings) {
         ModeWord::Unknown(word) => out.push(Finding::error(
             "SC501",
             mode_field,
-            format!("unsupported value {word:?}: use REGISTRY_ONLY or ALLOW_ANY"),
+            format!(
+                "unsupported value {}: use REGISTRY_ONLY or ALLOW_ANY",
+                crate::domain::quoted(word)
+            ),
         )),
         ModeWord::Known(SidecarMode::AllowAnyDynamicDns) => {
             out.push(Finding::error(

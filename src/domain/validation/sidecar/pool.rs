@@ -171,7 +171,10 @@ pub(super) fn validate(pool: &Pool, out: &mut Findings) {
 /// A duration as Istio takes it: at least 1ms, whole milliseconds.
 fn duration(text: &str, field: &str, out: &mut Findings) {
     let message = match parse_duration(text) {
-        None => format!("{text:?} is not a duration (such as 10s, 1.5s or 250ms)"),
+        None => format!(
+            "{} is not a duration (such as 10s, 1.5s or 250ms)",
+            crate::domain::quoted(text)
+        ),
         Some(nanos) if nanos < 1_000_000 => "duration must be greater than 1ms".into(),
         Some(nanos) if nanos % 1_000_000 != 0 => {
             "only durations to ms precision are supported".into()
