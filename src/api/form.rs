@@ -25,8 +25,7 @@ impl ContentType for Form {
 }
 
 impl Encoding for Form {
-    const METHOD: leptos::server_fn::http_export::Method =
-        leptos::server_fn::http_export::Method::POST;
+    const METHOD: http::Method = http::Method::POST;
 }
 
 /// A server function's fields, read and written as a [`Form`].
@@ -72,6 +71,7 @@ where
 }
 
 /// A field whose reading failed, and why, in words for people.
+#[cfg(feature = "ssr")]
 fn invalid(field: impl Into<String>, reason: impl Into<String>) -> AppError {
     AppError::Invalid {
         field: field.into(),
@@ -198,6 +198,7 @@ fn form_path(path: &serde_path_to_error::Path) -> String {
 }
 
 /// `parent[child]`, or `child` at the top.
+#[cfg(feature = "ssr")]
 fn join_field(parent: &str, child: &str) -> String {
     if parent.is_empty() {
         child.to_string()
@@ -207,6 +208,7 @@ fn join_field(parent: &str, child: &str) -> String {
 }
 
 /// The field a "missing field `x`" names.
+#[cfg(feature = "ssr")]
 fn missing_field(message: &str) -> Option<&str> {
     message
         .strip_prefix("missing field `")
@@ -214,6 +216,7 @@ fn missing_field(message: &str) -> Option<&str> {
 }
 
 /// Why a field's value does not fit, in words for people (never the parser's own).
+#[cfg(feature = "ssr")]
 fn shape_reason(message: &str) -> &'static str {
     let message = message.to_ascii_lowercase();
     if message.contains("invalid type: sequence") || message.contains("expected a sequence") {
