@@ -393,7 +393,21 @@ async fn references_are_checked_before_a_write() {
             Some("control_plane"),
             "{plane}"
         );
-        assert!(!answer.body.contains("<b>"), "{}", answer.body);
+        // The value comes back as data (JSON, never sniffed as a page), for the page to escape.
+        assert_eq!(
+            answer
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok()),
+            Some("application/json")
+        );
+        assert_eq!(
+            answer
+                .headers
+                .get("x-content-type-options")
+                .and_then(|v| v.to_str().ok()),
+            Some("nosniff")
+        );
     }
     // A manifest without a namespace, and no namespace field: refused, never put in default.
     let manifest = "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: attack-no-namespace\nspec:\n  hosts: [nowhere.example.com]\n  ports: [{number: 443, name: tls, protocol: TLS}]\n  resolution: DNS\n";
