@@ -158,6 +158,19 @@ impl leptos::server_fn::error::FromServerFnError for AppError {
     type Encoder = crate::api::codec::JsonText;
 
     fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        // NB: on the server these come from reading a request: its fault, a 400 in our words.
+        #[cfg(feature = "ssr")]
+        if let leptos::server_fn::error::ServerFnErrorErr::Args(_)
+        | leptos::server_fn::error::ServerFnErrorErr::Deserialization(_)
+        | leptos::server_fn::error::ServerFnErrorErr::MissingArg(_) = &value
+        {
+            let error = Self::Invalid {
+                field: "body".into(),
+                reason: "could not be read as the form's fields (at most 1 MiB)".into(),
+            };
+            let _ = crate::api::ssr::respond::<()>(Err(error.clone()));
+            return error;
+        }
         Self::Request {
             message: value.to_string(),
         }

@@ -63,6 +63,9 @@ pub struct Serving {
     pub undo_for: u64,
 }
 
+/// The largest request body read (413 beyond).
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+
 /// Live pages served at once by default.
 pub const MAX_LIVE_CONNECTIONS: usize = 256;
 
@@ -167,6 +170,10 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
             move || shell(options.clone())
         })
         .fallback(fallback(context))
+        // NB: a manifest is read up to 256 KiB; percent-encoded, its form stays under 1 MiB.
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             crate::listen::REQUEST_TIMEOUT,

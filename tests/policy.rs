@@ -587,3 +587,70 @@ fn the_command_line_explains_a_missing_cluster_in_one_line() {
         "{err}"
     );
 }
+
+/// The audit Events of `ns` with this reason: (message, count).
+async fn audit_events(ns: &TestNamespace, reason: &str) -> Vec<String> {
+    use k8s_openapi::api::core::v1::Event;
+    Api::<Event>::namespaced(ns.client.clone(), &ns.name)
+        .list(&kube::api::ListParams::default())
+        .await
+        .expect("events")
+        .items
+        .into_iter()
+        .filter(|e| e.reason.as_deref() == Some(reason))
+        .map(|e| e.message.unwrap_or_default())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_command_line_is_audited_like_the_web_one_event_per_change_naming_the_actor() {
+    let ns = TestNamespace::new("policy-cli-audit").await;
+    create_config_map(&ns, "istio", HELM_MESH, false).await;
+    let kubeconfig = kubeconfig();
+    let kubeconfig = kubeconfig.to_str().expect("utf-8 path");
+    let (code, out, err) = cli(&[
+        "--kubeconfig",
+        kubeconfig,
+        "--istio-namespace",
+        &ns.name,
+        "outbound-traffic-policy",
+        "restricted",
+    ]);
+    assert_eq!(
+        (code, out.as_str(), err.as_str()),
+        (
+            0,
+            "mesh wide outbound traffic policy is set to 'REGISTRY_ONLY'\n",
+            ""
+        )
+    );
+    let switched = audit_events(&ns, "OutboundPolicySwitched").await;
+    assert_eq!(switched.len(), 1, "{switched:?}");
+    assert!(switched[0].starts_with("admin "), "{switched:?}");
+
+    // apply -f: a create, then an edit; one Event each, naming the actor.
+    let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(format!("{}-apply.yaml", ns.name));
+    let manifest = |port: u16| {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: cli-apply\n  namespace: {}\nspec:\n  hosts: [cli-apply.example.com]\n  ports: [{{number: {port}, name: tls, protocol: TLS}}]\n  resolution: DNS\n  location: MESH_EXTERNAL\n",
+            ns.name
+        )
+    };
+    for (port, reason) in [(443, "ServiceEntryCreated"), (8443, "ServiceEntryEdited")] {
+        std::fs::write(&file, manifest(port)).expect("write the manifest under target/");
+        let (code, out, err) = cli(&[
+            "--kubeconfig",
+            kubeconfig,
+            "apply",
+            "-f",
+            file.to_str().expect("utf-8 path"),
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+        let events = audit_events(&ns, reason).await;
+        assert_eq!(events.len(), 1, "{reason}: {events:?}");
+        assert!(events[0].starts_with("admin "), "{events:?}");
+    }
+    let _ = std::fs::remove_file(&file);
+}

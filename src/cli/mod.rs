@@ -262,22 +262,28 @@ pub async fn outbound_traffic_policy(
     if args.dry_run {
         return dry_run(cluster, prometheus, args, mode).await;
     }
-    let result = async {
-        let client = Cluster::connect(&cluster.connect_options()).await?;
-        let choice = args.control_plane.as_deref();
-        match &mode {
-            Some(mode) => client.set_policy(mode, choice).await,
-            None => client.policy_report(choice).await,
+    let choice = args.control_plane.as_deref();
+    let result = match &mode {
+        // NB: a switch goes through the service layer, as from the web: audited and counted.
+        Some(mode) => {
+            let actor = match rollout::local_actor(cluster, prometheus).await {
+                Ok(actor) => actor,
+                Err(code) => return code,
+            };
+            crate::service::switch(&actor, mode, choice).await
         }
-    }
-    .await;
+        None => match Cluster::connect(&cluster.connect_options()).await {
+            Ok(client) => client.policy_report(choice).await.map_err(AppError::from),
+            Err(error) => Err(AppError::from(error)),
+        },
+    };
     match result {
         Ok(report) => {
             println!("{}", report.setting().cli_line());
             ExitCode::SUCCESS
         }
         Err(error) => {
-            eprintln!("mesh-egress: {}", AppError::from(error));
+            eprintln!("mesh-egress: {error}");
             ExitCode::FAILURE
         }
     }

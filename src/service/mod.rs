@@ -16,7 +16,7 @@ pub use entries::{
     create_from_form, create_from_manifest, delete_service_entry, list_service_entries,
     namespace_access, service_entries_page, service_entry, undo_delete, writable_namespaces,
 };
-pub use policy::{outbound_policy, overview, switch_policy};
+pub use policy::{outbound_policy, overview, switch, switch_policy};
 
 pub use gateways::{control_planes, create_mesh_gateway, egress_gateways};
 pub use restrict::{

@@ -6,7 +6,7 @@ use crate::cluster::{Change, Changed};
 use crate::domain::access::{Access, Action};
 use crate::domain::overview::{assemble, OverviewParts};
 use crate::domain::policy::parse_requested_mode;
-use crate::domain::{Overview, PolicyReport, PolicyState};
+use crate::domain::{OutboundPolicyMode, Overview, PolicyReport, PolicyState};
 use crate::error::AppError;
 
 /// The policy as the actor may read it: refused reads become `Hidden`, so the rest of the
@@ -85,11 +85,21 @@ pub async fn switch_policy(
         field: "mode".into(),
         reason,
     })?;
+    let after = switch(actor, &mode, control_plane).await?;
+    Ok(PolicyState::from(&after))
+}
+
+/// Switches the mesh-wide policy to `mode`, whichever door asked (page, API, command line):
+/// the write, one audit Event naming the actor, and the metric. Answers the report read back.
+pub async fn switch(
+    actor: &Actor,
+    mode: &OutboundPolicyMode,
+    control_plane: Option<&str>,
+) -> Answer<PolicyReport> {
     let cluster = &actor.cluster;
     let before = actor.mapped(cluster.policy_report(control_plane).await)?;
-    let after = actor.mapped(cluster.set_policy(&mode, control_plane).await)?;
-    let state = PolicyState::from(&after);
-    if let Some(source) = &state.source {
+    let after = actor.mapped(cluster.set_policy(mode, control_plane).await)?;
+    if let Some(source) = &PolicyState::from(&after).source {
         let what = format!(
             "switched the mesh-wide outbound traffic policy: {} → {}",
             before.setting().describe(),
@@ -104,5 +114,5 @@ pub async fn switch_policy(
             .await;
     }
     actor.metrics.policy_switch(mode.as_istio());
-    Ok(state)
+    Ok(after)
 }
