@@ -316,3 +316,118 @@ async fn the_yaml_shown_on_the_page_edits_the_whole_object() {
         "legacy"
     );
 }
+
+/// `mesh-egress apply -f FILE` with extra arguments (`--force`), as a person runs it.
+fn apply_with(file: &std::path::Path, extra: &[&str]) -> (bool, String, String) {
+    let kubeconfig = common::kubeconfig();
+    let mut args = vec![
+        "--kubeconfig",
+        kubeconfig.to_str().expect("utf-8"),
+        "apply",
+        "-f",
+        file.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mesh-egress"))
+        .args(args)
+        .output()
+        .expect("run mesh-egress apply");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).to_string(),
+        String::from_utf8_lossy(&output.stderr).to_string(),
+    )
+}
+
+/// A merge patch as another tool sends it, under its own field manager.
+async fn patched_by(ns: &TestNamespace, name: &str, manager: &str, patch: serde_json::Value) {
+    Api::<DynamicObject>::namespaced_with(ns.client.clone(), &ns.name, &service_entry_resource())
+        .patch(
+            name,
+            &PatchParams {
+                field_manager: Some(manager.into()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(&patch),
+        )
+        .await
+        .expect("another tool's patch");
+}
+
+#[tokio::test]
+async fn apply_keeps_what_other_tools_own_and_names_the_owner_of_a_conflict() {
+    let ns = TestNamespace::new("se-apply-ssa").await;
+    let file = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join(format!("{}-ssa.yaml", ns.name));
+    let manifest = |port: u16| {
+        format!(
+            "apiVersion: networking.istio.io/v1\nkind: ServiceEntry\nmetadata:\n  name: edge\n  \
+             namespace: {}\nspec:\n  hosts: [edge.example.com]\n  resolution: DNS\n  \
+             location: MESH_EXTERNAL\n  ports:\n  - {{number: {port}, name: tls, protocol: TLS}}\n",
+            ns.name
+        )
+    };
+    std::fs::write(&file, manifest(443)).expect("write under target/");
+    let (ok, out, err) = apply_with(&file, &[]);
+    assert!(ok, "{out}{err}");
+    // `kubectl label serviceentry edge team=edge`: a label the file does not mention.
+    patched_by(
+        &ns,
+        "edge",
+        "kubectl-label",
+        json!({"metadata": {"labels": {"team": "edge"}}}),
+    )
+    .await;
+
+    std::fs::write(&file, manifest(8443)).expect("write");
+    let (ok, out, err) = apply_with(&file, &["--dry-run"]);
+    assert!(ok, "{out}{err}");
+    assert!(
+        !out.contains("team"),
+        "the dry run does not drop the label: {out}"
+    );
+    let (ok, out, err) = apply_with(&file, &[]);
+    assert!(ok, "{out}{err}");
+    let after = stored(&ns, "edge").await;
+    assert_eq!(after.data["spec"]["ports"][0]["number"], 8443);
+    assert_eq!(
+        after
+            .metadata
+            .labels
+            .unwrap_or_default()
+            .get("team")
+            .map(String::as_str),
+        Some("edge"),
+        "the label another tool set survives the apply"
+    );
+
+    // Another tool changes a field the file sets: the apply names it and its owner.
+    patched_by(
+        &ns,
+        "edge",
+        "kubectl-edit",
+        json!({"spec": {"location": "MESH_INTERNAL"}}),
+    )
+    .await;
+    std::fs::write(&file, manifest(9443)).expect("write");
+    let (ok, out, err) = apply_with(&file, &[]);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("kubectl-edit") && err.contains(".spec.location"),
+        "{err}"
+    );
+    assert!(err.contains("--force"), "{err}");
+    let kept = stored(&ns, "edge").await;
+    assert_eq!(
+        kept.data["spec"]["location"], "MESH_INTERNAL",
+        "nothing written"
+    );
+    assert_eq!(kept.data["spec"]["ports"][0]["number"], 8443);
+    let (ok, out, err) = apply_with(&file, &["--force"]);
+    assert!(ok, "{out}{err}");
+    let forced = stored(&ns, "edge").await;
+    assert_eq!(forced.data["spec"]["location"], "MESH_EXTERNAL");
+    assert_eq!(forced.data["spec"]["ports"][0]["number"], 9443);
+    let _ = std::fs::remove_file(&file);
+}

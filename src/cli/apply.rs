@@ -9,7 +9,7 @@ use crate::domain::edit::DiffLine;
 use crate::domain::manifest::service_entry_for_create;
 use crate::error::AppError;
 use crate::metrics::Metrics;
-use crate::service::{create_from_manifest, preview_edit, save_edit, Edit, Services, Traffic};
+use crate::service::{apply_edit, create_from_manifest, Services, Traffic};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -27,6 +27,10 @@ pub struct ApplyArgs {
     /// Judge it and print the diff; write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Take over fields another field manager owns (as `kubectl apply --server-side
+    /// --force-conflicts`); without it such a change is refused, naming the owner.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// Prints why the manifest or the write was refused: each finding as `FIELD: REASON`.
@@ -93,8 +97,8 @@ pub async fn apply(cluster: &ClusterArgs, args: &ApplyArgs) -> ExitCode {
         Err(e) => return refused(&AppError::from(e)),
         Ok(_) => {}
     }
-    let edit = Edit::Manifest(text);
-    let preview = match preview_edit(&actor, &namespace, &name, "", &edit).await {
+    // NB: applied as Kubernetes applies (server-side apply): what others own survives.
+    let preview = match apply_edit(&actor, &namespace, &name, &text, args.force, true).await {
         Ok(preview) => preview,
         Err(e) => return refused(&e),
     };
@@ -113,7 +117,7 @@ pub async fn apply(cluster: &ClusterArgs, args: &ApplyArgs) -> ExitCode {
         println!("serviceentry {key} would be configured (dry run: nothing written)");
         return ExitCode::SUCCESS;
     }
-    match save_edit(&actor, &namespace, &name, &preview.resource_version, &edit).await {
+    match apply_edit(&actor, &namespace, &name, &text, args.force, false).await {
         Ok(_) => {
             println!("serviceentry {key} configured");
             ExitCode::SUCCESS

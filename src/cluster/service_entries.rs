@@ -3,7 +3,7 @@
 
 use super::{Cluster, ClusterError, ErrorKind, FIELD_MANAGER};
 use crate::domain::service_entry::{view_from_spec, Seen, ServiceEntryDetail, ServiceEntryView};
-use kube::api::{Api, DeleteParams, PostParams, Preconditions};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams, Preconditions};
 use kube::core::DynamicObject;
 use std::time::Duration;
 
@@ -217,6 +217,49 @@ impl Cluster {
         }
     }
 
+    /// Applies `object` to a ServiceEntry as `kubectl apply --server-side` does, with
+    /// mesh-egress's field manager: fields other managers own and the object does not name
+    /// stay as they are (a label set with `kubectl label` survives). A field another manager
+    /// owns with another value is a conflict naming that manager and the field, unless `force`
+    /// takes it over; fields mesh-egress itself wrote (from the pages) are taken over without
+    /// asking. With `dry_run`, istiod's webhook judges the result and nothing is written.
+    /// Answers the object as it is (or would be) after the apply, without managed fields.
+    pub async fn apply_service_entry(
+        &self,
+        namespace: &str,
+        name: &str,
+        object: serde_json::Value,
+        force: bool,
+        dry_run: bool,
+    ) -> Result<serde_json::Value, ClusterError> {
+        let mut object = self.served_object(object).await?;
+        object.metadata.resource_version = None;
+        object.metadata.managed_fields = None;
+        let api = self.service_entry_api(namespace).await?;
+        let apply = |force: bool| {
+            let mut params = PatchParams::apply(FIELD_MANAGER);
+            params.force = force;
+            params.dry_run = dry_run;
+            params
+        };
+        let mut applied = api.patch(name, &apply(force), &Patch::Apply(&object)).await;
+        if let Err(kube::Error::Api(status)) = &applied {
+            if status.code == 409 && conflicts_only_with_ourselves(status) {
+                applied = api.patch(name, &apply(true), &Patch::Apply(&object)).await;
+            }
+        }
+        match applied {
+            Ok(mut applied) => {
+                applied.metadata.managed_fields = None;
+                serde_json::to_value(&applied).map_err(|e| ClusterError::internal(e.to_string()))
+            }
+            Err(kube::Error::Api(status)) if status.code == 409 => {
+                Err(ClusterError::conflict(apply_conflicts(&status)))
+            }
+            Err(e) => Err(self.err(e)),
+        }
+    }
+
     /// A ServiceEntry object at the version this cluster serves, whatever the manifest said.
     async fn served_object(
         &self,
@@ -350,5 +393,52 @@ impl Cluster {
             .await
             .map_err(|e| self.err(e))?;
         Ok(view_of(&created))
+    }
+}
+
+/// The managers an apply conflicts with, as the API server names them in each cause
+/// (`conflict with "kubectl-edit" using networking.istio.io/v1`), with the field.
+fn conflicting_managers(status: &kube::core::Status) -> Vec<(String, String)> {
+    status
+        .details
+        .as_ref()
+        .map(|details| details.causes.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .map(|cause| {
+            let manager = cause
+                .message
+                .split('"')
+                .nth(1)
+                .unwrap_or_default()
+                .to_string();
+            (manager, cause.field.clone())
+        })
+        .collect()
+}
+
+/// Whether every conflict is with fields mesh-egress itself wrote (from the pages).
+fn conflicts_only_with_ourselves(status: &kube::core::Status) -> bool {
+    let managers = conflicting_managers(status);
+    !managers.is_empty() && managers.iter().all(|(manager, _)| manager == FIELD_MANAGER)
+}
+
+/// An apply's conflicts in words: who owns which field, and how to take it over.
+fn apply_conflicts(status: &kube::core::Status) -> String {
+    let owned: Vec<String> = conflicting_managers(status)
+        .into_iter()
+        .filter(|(manager, _)| manager != FIELD_MANAGER)
+        .map(|(manager, field)| format!("{field} is owned by {manager}"))
+        .collect();
+    match owned.is_empty() {
+        true => format!(
+            "the apply conflicts with another writer: {}",
+            status.message
+        ),
+        false => format!(
+            "the apply would change fields another manager owns: {}; nothing was written \
+             (--force takes them over)",
+            owned.join(", ")
+        ),
     }
 }

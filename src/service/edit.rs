@@ -185,3 +185,62 @@ pub async fn save_edit(
         .await;
     Ok(saved)
 }
+
+/// Applies `manifest` to the existing entry `namespace/name` as `kubectl apply --server-side`
+/// does (see `Cluster::apply_service_entry`): fields other managers own and the manifest does
+/// not name survive; `force` takes over fields another manager owns. Judged first by a dry run
+/// of the same apply, whose result is diffed against the entry as it is now; with `dry_run`,
+/// only that. A change is recorded in the audit trail, whichever door it came through.
+pub async fn apply_edit(
+    actor: &Actor,
+    namespace: &str,
+    name: &str,
+    manifest: &str,
+    force: bool,
+    dry_run: bool,
+) -> Answer<EditPreview> {
+    checked_key(namespace, Some(name))?;
+    let (_, object) = service_entry_for_create(manifest, Some(namespace))
+        .map_err(|findings| AppError::Rejected { findings })?;
+    let warnings = judge_object(&object).findings.unwrap_or_default();
+    let current = actor.mapped(actor.cluster.service_entry_object(namespace, name).await)?;
+    let cluster = &actor.cluster;
+    let judged = actor.mapped(
+        cluster
+            .apply_service_entry(namespace, name, object.clone(), force, true)
+            .await,
+    )?;
+    let (before, after) = (comparable(&current), comparable(&judged));
+    let preview = EditPreview {
+        namespace: namespace.to_string(),
+        name: name.to_string(),
+        changed_since_opened: false,
+        resource_version: current["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string(),
+        changes: changes(&before, &after),
+        lines: line_diff(&to_yaml(&before), &to_yaml(&after)),
+        warnings,
+    };
+    if dry_run || preview.changes.is_empty() {
+        return Ok(preview);
+    }
+    actor.mapped(
+        cluster
+            .apply_service_entry(namespace, name, object, force, false)
+            .await,
+    )?;
+    let fields: Vec<&str> = preview.changes.iter().map(|c| c.path.as_str()).collect();
+    actor
+        .audit(Change {
+            object: Changed::ServiceEntry {
+                namespace: namespace.into(),
+                name: name.into(),
+            },
+            reason: "ServiceEntryEdited",
+            what: format!("applied ServiceEntry: {}", fields.join(", ")),
+        })
+        .await;
+    Ok(preview)
+}

@@ -11,7 +11,7 @@ mod route;
 mod session;
 mod traffic;
 
-pub use edit::{preview_edit, save_edit, Edit};
+pub use edit::{apply_edit, preview_edit, save_edit, Edit};
 pub use entries::{
     create_from_form, create_from_manifest, delete_service_entry, list_service_entries,
     namespace_access, service_entries_page, service_entry, undo_delete, writable_namespaces,
