@@ -1,10 +1,16 @@
 use super::ErrorNotice;
 use crate::error::AppError;
+use leptos::either::Either;
 use leptos::prelude::*;
 
 /// What every page that loads from the cluster wraps its data in: a loading note while the
-/// first answer is on its way (the last answer stays while a new one loads), and the error
-/// notice when an answer is an error. Children return `Option<Result<_, AppError>>`.
+/// first answer is on its way (the last answer stays while a new one loads). Children return
+/// `Option<_>` of [`shown`]: the data, or the error notice.
+///
+/// NB: not an `<ErrorBoundary>`: a page server-rendered in its error state (a bad query
+/// parameter, an entry that does not exist) did not hydrate with one (tachys 0.2: the client
+/// walked the children's markers where the server had written the fallback, and panicked), so
+/// the page lost its islands. An error is a view like the data, the same on both sides.
 #[component]
 pub fn Loading(
     /// What shows before the first answer.
@@ -15,29 +21,13 @@ pub fn Loading(
 ) -> impl IntoView {
     let fallback =
         fallback.unwrap_or_else(|| ViewFn::from(|| view! { <p class="loading">"Loading…"</p> }));
-    view! {
-        <Transition fallback=move || fallback.run()>
-            <ErrorBoundary fallback=|errors| view! { <Errors errors /> }>{children()}</ErrorBoundary>
-        </Transition>
-    }
+    view! { <Transition fallback=move || fallback.run()>{children()}</Transition> }
 }
 
-/// The errors an `<ErrorBoundary>` caught, each as an [`ErrorNotice`].
-#[component]
-fn Errors(errors: ArcRwSignal<Errors>) -> impl IntoView {
-    move || {
-        errors
-            .get()
-            .into_iter()
-            .map(|(_, error)| {
-                let error = error
-                    .downcast_ref::<AppError>()
-                    .cloned()
-                    .unwrap_or_else(|| AppError::Request {
-                        message: error.to_string(),
-                    });
-                view! { <ErrorNotice error /> }
-            })
-            .collect_view()
+/// A loaded answer as a view: the data, or its error as an [`ErrorNotice`].
+pub fn shown<V: IntoView>(result: Result<V, AppError>) -> Either<V, impl IntoView> {
+    match result {
+        Ok(view) => Either::Left(view),
+        Err(error) => Either::Right(view! { <ErrorNotice error /> }),
     }
 }

@@ -24,7 +24,7 @@ pub use entry_form::{focus_first_error, EntryFields};
 pub use error_notice::{ErrorNotice, FindingList};
 pub use filter::FilterBox;
 pub use live::{use_live, HydratedMark, Live, LiveUpdates};
-pub use loading::Loading;
+pub use loading::{shown, Loading};
 pub use pager::Pager;
 pub use post_form::PostForm;
 pub use query::{

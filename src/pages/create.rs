@@ -1,5 +1,6 @@
 use crate::api::form::FormArgs;
 use crate::api::{get_service_entry, CreateServiceEntry, CreateServiceEntryForm};
+use crate::components::shown;
 use crate::components::PostForm;
 use crate::components::{
     focus_first_error, provide_page, query_value, EntryFields, ErrorNotice, Loading, PageUrl,
@@ -28,7 +29,7 @@ pub fn CreatePage() -> impl IntoView {
     );
     view! {
         <Loading>
-            {move || source.get().map(|result| result.map(|copy| view! { <CreateForms copy url=url.get_value() /> }))}
+            {move || source.get().map(|result| shown(result.map(|copy| view! { <CreateForms copy url=url.get_value() /> })))}
         </Loading>
     }
 }

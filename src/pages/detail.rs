@@ -3,6 +3,7 @@ use crate::api::{
     get_entry_traffic, get_service_entry, namespace_access, DeleteServiceEntry,
     UndoDeleteServiceEntry,
 };
+use crate::components::shown;
 use crate::components::{
     provide_page, use_entry_key, use_live, use_query_param, use_traffic_tick, Column, CopyButton,
     DeleteForm, DeletedNotice, FindingList, Loading, PageUrl, RateChart, Table, TrafficNotice,
@@ -40,7 +41,7 @@ fn ServiceEntryIsland(url: PageUrl) -> impl IntoView {
     view! {
         <DeletedNotice delete undo />
         <Loading>
-            {move || detail.get().map(|result| result.map(|detail| {
+            {move || detail.get().map(|result| shown(result.map(|detail| {
                     let view = detail.view.clone();
                     view! {
                         <h1>{format!("{}/{}", view.namespace, view.name)}</h1>
@@ -70,14 +71,14 @@ fn ServiceEntryIsland(url: PageUrl) -> impl IntoView {
                             </dl>
                         </section>
                     }
-            }))}
+            })))}
         </Loading>
         // NB: the cards that load more are not inside the entry's loading: resources made
         // inside another's pending view do not hydrate in an island.
         <super::route::EntryRoutingCard namespace=key().0 name=key().1 />
         <EntryCalls namespace=key().0 name=key().1 />
         <Loading fallback=|| ()>
-            {move || detail.get().map(|result| result.map(|detail| {
+            {move || detail.get().map(|result| shown(result.map(|detail| {
                     let view = detail.view.clone();
                     let download = format!(
                         "data:application/yaml;charset=utf-8,{}",
@@ -102,7 +103,7 @@ fn ServiceEntryIsland(url: PageUrl) -> impl IntoView {
                             <pre class="yaml" data-testid="detail-yaml">{detail.yaml.clone()}</pre>
                         </section>
                     }
-            }))}
+            })))}
         </Loading>
     }
 }
@@ -121,7 +122,7 @@ fn EntryCalls(namespace: String, name: String) -> impl IntoView {
         <section class="card" data-testid="entry-traffic">
             <h2>"Calls"</h2>
             <Loading fallback=|| view! { <p class="loading">"Loading traffic…"</p> }>
-                {move || traffic.get().map(|result| result.map(|t| {
+                {move || traffic.get().map(|result| shown(result.map(|t| {
                     let fresh = t.status.notice().is_none();
                     view! {
                         <TrafficNotice status=t.status.clone() />
@@ -132,7 +133,7 @@ fn EntryCalls(namespace: String, name: String) -> impl IntoView {
                         })}
                         {t.destinations.into_iter().map(|d| view! { <HostCallers destination=d /> }).collect_view()}
                     }
-                }))}
+                })))}
             </Loading>
         </section>
     }

@@ -1,5 +1,6 @@
 use crate::api::form::FormArgs;
 use crate::api::{get_service_entry, PreviewServiceEntryEdit, SaveServiceEntryEdit};
+use crate::components::shown;
 use crate::components::textarea_text;
 use crate::components::PostForm;
 use crate::components::{
@@ -21,7 +22,7 @@ pub fn EditPage() -> impl IntoView {
     let detail = Resource::new(key, |(namespace, name)| get_service_entry(namespace, name));
     view! {
         <Loading>
-            {move || detail.get().map(|result| result.map(|detail| view! { <EditForms detail /> }))}
+            {move || detail.get().map(|result| shown(result.map(|detail| view! { <EditForms detail /> })))}
         </Loading>
     }
 }

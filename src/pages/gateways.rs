@@ -1,5 +1,6 @@
 use crate::api::form::FormArgs;
 use crate::api::{get_control_planes, get_egress_gateways, CreateEgressGateway};
+use crate::components::shown;
 use crate::components::PostForm;
 use crate::components::{provide_page, Column, ErrorNotice, Loading, PageUrl, Table};
 use crate::domain::gateway::EgressGateway;
@@ -27,7 +28,7 @@ fn GatewaysIsland(url: PageUrl) -> impl IntoView {
         </p>
         <section class="card">
             <Loading>
-                {move || gateways.get().map(|result| result.map(|list| {
+                {move || gateways.get().map(|result| shown(result.map(|list| {
                     if list.is_empty() {
                         return view! {
                             <p class="muted" data-testid="no-gateways">"No egress gateway is installed."</p>
@@ -36,7 +37,7 @@ fn GatewaysIsland(url: PageUrl) -> impl IntoView {
                     view! {
                         <Table rows=Signal::stored(list) columns=columns() row_id=|g: &EgressGateway| format!("gateway-{}-{}", g.namespace, g.name) testid="gateways" />
                     }.into_any()
-                }))}
+                })))}
             </Loading>
         </section>
         <section class="card" data-testid="install-gateway">

@@ -1,5 +1,6 @@
 use crate::api::form::FormArgs;
 use crate::api::{get_overview, get_policy_preview, SetOutboundPolicy};
+use crate::components::shown;
 use crate::components::PostForm;
 use crate::components::{
     Column, ErrorNotice, FilterBox, Loading, Table, TelemetryHint, TrafficNotice, WindowLinks,
@@ -30,10 +31,10 @@ pub fn HomePage() -> impl IntoView {
     view! {
         <h1>"Outbound traffic"</h1>
         <Loading fallback=|| view! { <p class="loading">"Loading from the cluster…"</p> }>
-            {move || overview.get().map(|result| result.map(|overview| {
+            {move || overview.get().map(|result| shown(result.map(|overview| {
                 let preview = preview.get().and_then(Result::ok);
                 view! { <OverviewView overview filter=filter.get_value() set_policy preview /> }
-            }))}
+            })))}
         </Loading>
     }
 }

@@ -1,4 +1,5 @@
 use crate::api::get_reachability_map;
+use crate::components::shown;
 use crate::components::{
     provide_page, use_query_param, use_traffic_tick, Loading, PageUrl, WindowLinks,
 };
@@ -52,7 +53,7 @@ fn MapIsland(url: PageUrl) -> impl IntoView {
             <button type="submit" data-testid="map-show">"Show"</button>
         </form>
         <Loading fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || map.get().map(|result| result.map(|map| {
+            {move || map.get().map(|result| shown(result.map(|map| {
                 let base = format!(
                     "/map?namespace={}&host={}&",
                     url_encode(&param("namespace")),
@@ -77,7 +78,7 @@ fn MapIsland(url: PageUrl) -> impl IntoView {
                     </p>
                     <Picture map />
                 }
-            }))}
+            })))}
         </Loading>
     }
 }

@@ -4,6 +4,7 @@ use crate::api::{
     get_namespace_traffic, list_service_entries, namespace_access, DeleteServiceEntry,
     UndoDeleteServiceEntry,
 };
+use crate::components::shown;
 use crate::components::{
     provide_page, use_live, use_query_param, use_route_param, use_traffic_tick, DeleteForm,
     DeletedNotice, DestinationTable, Loading, PageUrl, ServiceEntryTable, TelemetryHint,
@@ -75,7 +76,7 @@ fn NamespaceIsland(url: PageUrl) -> impl IntoView {
         <DeletedNotice delete undo />
         <section class="card">
             <Loading>
-                {move || entries.get().map(|result| result.map(|list| {
+                {move || entries.get().map(|result| shown(result.map(|list| {
                     if list.is_empty() {
                         return view! {
                             <p class="muted" data-testid="no-entries">"No external services are registered here."</p>
@@ -92,13 +93,13 @@ fn NamespaceIsland(url: PageUrl) -> impl IntoView {
                     } else {
                         view! { <ServiceEntryTable entries calls /> }.into_any()
                     }
-                }))}
+                })))}
             </Loading>
         </section>
         <section class="card" data-testid="namespace-unregistered">
             <h2>"Calls to unregistered hosts"</h2>
             <Loading fallback=|| view! { <p class="loading">"Loading traffic…"</p> }>
-                {move || traffic.get().map(|result| result.map(|t| {
+                {move || traffic.get().map(|result| shown(result.map(|t| {
                     let fresh = t.status.notice().is_none();
                     let unnamed = t.unregistered.iter().any(|d| d.host.is_none());
                     view! {
@@ -115,7 +116,7 @@ fn NamespaceIsland(url: PageUrl) -> impl IntoView {
                         }}
                         {unnamed.then(|| view! { <TelemetryHint /> })}
                     }
-                }))}
+                })))}
             </Loading>
         </section>
     }

@@ -3,6 +3,7 @@
 
 use crate::api::form::FormArgs;
 use crate::api::{get_namespace_policy, preview_namespace_policy, SetNamespacePolicy};
+use crate::components::shown;
 use crate::components::PostForm;
 use crate::components::{use_query, DiffView, ErrorNotice, Loading, TrafficNotice};
 use crate::domain::restrict::{NamespacePolicy, NamespacePolicyPreview, NamespaceTarget};
@@ -34,14 +35,14 @@ pub fn NamespacePolicyCard(namespace: Signal<String>) -> impl IntoView {
         <section class="card" data-testid="namespace-policy">
             <h2>"Outbound policy of this namespace"</h2>
             <Loading>
-                {move || policy.get().map(|result| result.map(|policy| {
+                {move || policy.get().map(|result| shown(result.map(|policy| {
                     // A preview of what the page offers now (not of a change already made).
                     let shown = preview
                         .get()
                         .flatten()
                         .filter(|p| p.as_ref().map_or(true, |p| p.target == policy.offered));
                     view! { <PolicyState policy set preview=shown /> }
-                }))}
+                })))}
             </Loading>
             <SwitchedNotice set />
         </section>

@@ -1,4 +1,5 @@
 use crate::api::get_rollout;
+use crate::components::shown;
 use crate::components::textarea_text;
 use crate::components::{
     provide_page, use_query_param, use_traffic_tick, Column, Loading, PageUrl, Table,
@@ -45,7 +46,7 @@ fn RolloutIsland(url: PageUrl) -> impl IntoView {
             <button type="submit" data-testid="rollout-show">"Show"</button>
         </form>
         <Loading fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || rollout.get().map(|result| result.map(|rollout| {
+            {move || rollout.get().map(|result| shown(result.map(|rollout| {
                 let summary = rollout.summary();
                 let rows = Signal::stored(rollout.rows.clone());
                 let only = param("namespace").trim().to_string();
@@ -86,7 +87,7 @@ fn RolloutIsland(url: PageUrl) -> impl IntoView {
                         <Table rows=Signal::stored(calls) columns=call_columns() row_id=|c: &PendingCall| format!("call-{}-{}-{}-{}-{}", c.call.namespace, c.call.workload, c.call.host.as_deref().unwrap_or("unknown"), c.call.port, c.today.label()) testid="pending-calls" />
                     </section>
                 }
-            }))}
+            })))}
         </Loading>
     }
 }

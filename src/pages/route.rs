@@ -4,6 +4,7 @@
 
 use crate::api::form::FormArgs;
 use crate::api::{get_entry_routing, preview_route, RouteEntry, StopRouting};
+use crate::components::shown;
 use crate::components::PostForm;
 use crate::components::{use_query, use_replace_query, ErrorNotice, Loading};
 use crate::domain::route::{EntryRouting, RoutePreview, RoutingView};
@@ -38,12 +39,12 @@ pub fn EntryRoutingCard(namespace: String, name: String) -> impl IntoView {
         <section class="card" data-testid="entry-routing">
             <h2>"Egress gateway"</h2>
             <Loading>
-                {move || routing.get().map(|result| result.map(|view| {
+                {move || routing.get().map(|result| shown(result.map(|view| {
                     let shown = matches!(view.routing, EntryRouting::Direct)
                         .then(|| preview.get().flatten())
                         .flatten();
                     view! { <RoutingState view preview=shown key=key.get_value() route stop /> }
-                }))}
+                })))}
             </Loading>
             {move || route.value().get().map(|result| match result {
                 Ok(plan) => view! {

@@ -1,4 +1,5 @@
 use crate::api::{get_namespace_traffic, list_service_entries_page};
+use crate::components::shown;
 use crate::components::{
     provide_page, use_live, use_query_param, use_replace_query, use_traffic_tick, Loading, PageUrl,
     Pager, ServiceEntryTable, TrafficNotice,
@@ -53,7 +54,7 @@ fn ServicesIsland(url: PageUrl) -> impl IntoView {
         </form>
         <section class="card">
             <Loading>
-                {move || entries.get().map(|result| result.map(|page| {
+                {move || entries.get().map(|result| shown(result.map(|page| {
                     let base = format!(
                         "/services?q={}&size={}&",
                         url_encode(&param("q")),
@@ -68,7 +69,7 @@ fn ServicesIsland(url: PageUrl) -> impl IntoView {
                         <Pager page noun="external services" base />
                         <ServiceEntryTable entries=rows show_namespace=true calls />
                     }
-                }))}
+                })))}
             </Loading>
         </section>
     }

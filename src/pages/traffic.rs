@@ -1,4 +1,5 @@
 use crate::api::get_traffic;
+use crate::components::shown;
 use crate::components::{
     provide_page, use_query_param, use_traffic_tick, DestinationTable, Loading, PageUrl,
     TelemetryHint, TrafficNotice, WindowLinks,
@@ -40,7 +41,7 @@ fn TrafficIsland(url: PageUrl) -> impl IntoView {
             "hosts, unregistered hosts that pass through (ALLOW_ANY), and calls Istio blocks."
         </p>
         <Loading fallback=|| view! { <p class="loading">"Loading traffic…"</p> }>
-            {move || traffic.get().map(|result| result.map(|page| {
+            {move || traffic.get().map(|result| shown(result.map(|page| {
                 let window = page.report.window;
                 let q = param("q");
                 let verdict = Verdict::parse(&param("verdict"));
@@ -88,7 +89,7 @@ fn TrafficIsland(url: PageUrl) -> impl IntoView {
                         " (docs/API.md)."
                     </p>
                 }
-            }))}
+            })))}
         </Loading>
     }
 }
