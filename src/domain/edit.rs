@@ -334,7 +334,7 @@ mod tests {
 
     fn stored() -> Value {
         json!({
-            "apiVersion": "networking.istio.io/v1",
+            "apiVersion": crate::domain::manifest::SERVICE_ENTRY_API_VERSION,
             "kind": "ServiceEntry",
             "metadata": {"name": "httpbin", "namespace": "shop",
                          "labels": {"team": "payments"}, "annotations": {"note": "keep"},
