@@ -288,16 +288,17 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
-/// A cookie's value from the request headers.
+/// A cookie's value from the request headers (every `Cookie` header, read by the `cookie`
+/// crate; a malformed pair is passed over).
 pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
+        .flat_map(cookie::Cookie::split_parse)
+        .filter_map(Result::ok)
+        .find(|c| c.name() == name)
+        .and_then(|c| c.value_raw())
 }
 
 /// The Set-Cookie value for a session (or, with `None`, one that ends it).

@@ -31,65 +31,59 @@ impl ProxyAuth {
     }
 }
 
+/// Whether the two secrets are equal, in time that does not depend on where they differ.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    use subtle::ConstantTimeEq;
+    a.ct_eq(b).into()
 }
 
-/// An address block (`10.0.0.0/8`, `fd00::/8`) or one address.
+/// An address block (`10.0.0.0/8`, `fd00::/8`) or one address (a block of one).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Cidr {
-    network: std::net::IpAddr,
-    prefix: u8,
-}
+pub struct Cidr(ipnet::IpNet);
 
 impl std::str::FromStr for Cidr {
     type Err = String;
 
     fn from_str(text: &str) -> Result<Self, String> {
-        let (address, prefix) = text.trim().split_once('/').unwrap_or((text.trim(), ""));
-        let network: std::net::IpAddr = address.parse().map_err(|_| {
-            format!(
-                "{} is not an address or an address block (10.0.0.0/8)",
-                crate::domain::quoted(text)
-            )
-        })?;
-        let max = if network.is_ipv4() { 32 } else { 128 };
-        let prefix = match prefix {
-            "" => max,
-            p => p.parse::<u8>().ok().filter(|p| *p <= max).ok_or_else(|| {
-                format!(
+        let trimmed = text.trim();
+        if let Ok(block) = trimmed.parse::<ipnet::IpNet>() {
+            return Ok(Self(block.trunc()));
+        }
+        match trimmed.split_once('/') {
+            None => trimmed
+                .parse::<std::net::IpAddr>()
+                .map(|ip| Self(ipnet::IpNet::from(ip)))
+                .map_err(|_| {
+                    format!(
+                        "{} is not an address or an address block (10.0.0.0/8)",
+                        crate::domain::quoted(text)
+                    )
+                }),
+            Some((address, _)) if address.parse::<std::net::IpAddr>().is_ok() => {
+                let max = if address.contains(':') { 128 } else { 32 };
+                Err(format!(
                     "{}: the prefix length must be 0 to {max}",
                     crate::domain::quoted(text)
-                )
-            })?,
-        };
-        Ok(Self { network, prefix })
+                ))
+            }
+            Some(_) => Err(format!(
+                "{} is not an address or an address block (10.0.0.0/8)",
+                crate::domain::quoted(text)
+            )),
+        }
     }
 }
 
 impl Cidr {
-    /// Whether `ip` is in the block.
+    /// Whether `ip` is in the block (an IPv4 address written as IPv6, `::ffff:10.0.0.1`, as
+    /// the IPv4 address it is).
     pub fn contains(&self, ip: std::net::IpAddr) -> bool {
         use std::net::IpAddr::{V4, V6};
         let ip = match ip {
             V6(v6) => v6.to_ipv4_mapped().map(V4).unwrap_or(V6(v6)),
             v4 => v4,
         };
-        match (self.network, ip) {
-            (V4(net), V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (V6(net), V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
+        self.0.contains(&ip)
     }
 }
 

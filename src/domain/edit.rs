@@ -264,47 +264,33 @@ impl DiffLine {
 }
 
 /// The longest manifest compared line by line; longer ones are shown as removed and added.
-const DIFF_LINES: usize = 2_000;
+/// (Myers' diff takes time with the lines times the differences: a bound, not a memory cap.)
+const DIFF_LINES: usize = 20_000;
 
-/// The lines of `before` and `after` (YAML), as a shortest edit: common lines kept, the rest
-/// removed or added.
+/// The lines of `before` and `after` (YAML), as a shortest edit (Myers', from the `similar`
+/// crate): common lines kept, the rest removed or added, a removal before the addition that
+/// replaces it, as `diff -u` shows them.
 pub fn line_diff(before: &str, after: &str) -> Vec<DiffLine> {
-    let a: Vec<&str> = before.lines().collect();
-    let b: Vec<&str> = after.lines().collect();
-    if a.len() > DIFF_LINES || b.len() > DIFF_LINES {
-        return a
-            .iter()
+    if before.lines().count() > DIFF_LINES || after.lines().count() > DIFF_LINES {
+        return before
+            .lines()
             .map(|l| DiffLine::Removed(l.to_string()))
-            .chain(b.iter().map(|l| DiffLine::Added(l.to_string())))
+            .chain(after.lines().map(|l| DiffLine::Added(l.to_string())))
             .collect();
     }
-    // Longest common subsequence, from the end.
-    let mut common = vec![vec![0u32; b.len() + 1]; a.len() + 1];
-    for i in (0..a.len()).rev() {
-        for j in (0..b.len()).rev() {
-            common[i][j] = if a[i] == b[j] {
-                common[i + 1][j + 1] + 1
-            } else {
-                common[i + 1][j].max(common[i][j + 1])
-            };
-        }
-    }
-    let (mut i, mut j) = (0, 0);
-    let mut lines = Vec::with_capacity(a.len().max(b.len()));
-    while i < a.len() || j < b.len() {
-        if i < a.len() && j < b.len() && a[i] == b[j] {
-            lines.push(DiffLine::Same(a[i].to_string()));
-            i += 1;
-            j += 1;
-        } else if j < b.len() && (i == a.len() || common[i][j + 1] >= common[i + 1][j]) {
-            lines.push(DiffLine::Added(b[j].to_string()));
-            j += 1;
-        } else {
-            lines.push(DiffLine::Removed(a[i].to_string()));
-            i += 1;
-        }
-    }
-    lines
+    // NB: lines without their ends, so a last line without a newline is the same line.
+    let (a, b): (Vec<&str>, Vec<&str>) = (before.lines().collect(), after.lines().collect());
+    let diff = similar::TextDiff::from_slices(&a, &b);
+    diff.iter_all_changes()
+        .map(|change| {
+            let line = change.value().to_string();
+            match change.tag() {
+                similar::ChangeTag::Equal => DiffLine::Same(line),
+                similar::ChangeTag::Delete => DiffLine::Removed(line),
+                similar::ChangeTag::Insert => DiffLine::Added(line),
+            }
+        })
+        .collect()
 }
 
 /// What an edit would change, judged before it is saved.
@@ -422,5 +408,13 @@ mod tests {
         assert!(line_diff("same", "same")
             .iter()
             .all(|l| matches!(l, DiffLine::Same(_))));
+        // A changed line: removed, then added; no line lost at the end without a newline.
+        let unified: Vec<String> = line_diff("a\nold\nz", "a\nnew\nz\n")
+            .iter()
+            .map(DiffLine::unified)
+            .collect();
+        assert_eq!(unified, [" a", "-old", "+new", " z"]);
+        let long = "x\n".repeat(DIFF_LINES + 1);
+        assert_eq!(line_diff(&long, "").len(), DIFF_LINES + 1);
     }
 }
