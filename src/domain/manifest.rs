@@ -107,6 +107,11 @@ fn missing_name() -> Finding {
     Finding::error("K8S001", "metadata.name", "Required value")
 }
 
+/// One refusal, as the findings a create answers.
+fn refusal(rule: &str, field: &str, message: String) -> Vec<Finding> {
+    vec![Finding::error(rule, field, message)]
+}
+
 /// Checks a manifest meant for creating one ServiceEntry: exactly one object, of that kind,
 /// valid by mesh-egress's rules. Gives its namespace (the manifest's, else `namespace`; with
 /// neither it is refused, never put in `default` silently) and the object, or the findings that
@@ -115,19 +120,34 @@ pub fn service_entry_for_create(
     manifest: &str,
     namespace: Option<&str>,
 ) -> Result<(String, Value), Vec<Finding>> {
-    let refuse =
-        |rule: &str, field: &str, message: String| vec![Finding::error(rule, field, message)];
+    let mut object = single_object(manifest)?;
+    service_entry_kind(&object)?;
+    let namespace = namespace_of(&object, namespace)?;
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.insert("namespace".into(), Value::String(namespace.clone()));
+    }
+    let mut findings = name_findings(&object, &namespace);
+    findings.extend(judge_object(&object).findings.unwrap_or_default());
+    if is_valid(&findings) {
+        Ok((namespace, object))
+    } else {
+        Err(findings)
+    }
+}
+
+/// The one object of a manifest (not a List, not several).
+fn single_object(manifest: &str) -> Result<Value, Vec<Finding>> {
     let (mut objects, listed) =
-        parse_documents(manifest).map_err(|e| refuse("MAN001", "manifest", e.to_string()))?;
+        parse_documents(manifest).map_err(|e| refusal("MAN001", "manifest", e.to_string()))?;
     if listed {
-        return Err(refuse(
+        return Err(refusal(
             "MAN001",
             "manifest",
             "is a List: give the ServiceEntry itself, not a List holding it".into(),
         ));
     }
     if objects.len() != 1 {
-        return Err(refuse(
+        return Err(refusal(
             "MAN001",
             "manifest",
             format!(
@@ -136,7 +156,11 @@ pub fn service_entry_for_create(
             ),
         ));
     }
-    let mut object = objects.remove(0);
+    Ok(objects.remove(0))
+}
+
+/// A ServiceEntry of `networking.istio.io`, at any version.
+fn service_entry_kind(object: &Value) -> Result<(), Vec<Finding>> {
     let field = |key: &str| object.get(key).and_then(Value::as_str).unwrap_or_default();
     let (kind, api_version) = (field("kind"), field("apiVersion"));
     let networking_version = api_version
@@ -145,7 +169,7 @@ pub fn service_entry_for_create(
         .is_some_and(|version| !version.is_empty() && !version.contains('/'));
     if kind != "ServiceEntry" {
         let reason = format!("must be ServiceEntry, not {}", crate::domain::quoted(kind));
-        return Err(refuse("MAN002", "kind", reason));
+        return Err(refusal("MAN002", "kind", reason));
     }
     if !networking_version {
         let reason = format!(
@@ -153,30 +177,38 @@ pub fn service_entry_for_create(
              {}",
             crate::domain::quoted(api_version)
         );
-        return Err(refuse("MAN003", "apiVersion", reason));
+        return Err(refusal("MAN003", "apiVersion", reason));
     }
+    Ok(())
+}
+
+/// The manifest's namespace, else `namespace` (the request's); neither is a refusal.
+fn namespace_of(object: &Value, namespace: Option<&str>) -> Result<String, Vec<Finding>> {
     let given = object
         .get("metadata")
         .and_then(|m| m.get("namespace"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let Some(namespace) = given.or_else(|| {
-        namespace
-            .map(str::trim)
-            .filter(|n| !n.is_empty())
-            .map(str::to_string)
-    }) else {
-        return Err(refuse(
-            "K8S003",
-            "metadata.namespace",
-            "is missing: name the namespace in the manifest (metadata.namespace) or in the \
-             namespace field"
-                .into(),
-        ));
-    };
-    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.insert("namespace".into(), Value::String(namespace.clone()));
-    }
+    given
+        .or_else(|| {
+            namespace
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_string)
+        })
+        .ok_or_else(|| {
+            refusal(
+                "K8S003",
+                "metadata.namespace",
+                "is missing: name the namespace in the manifest (metadata.namespace) or in the \
+                 namespace field"
+                    .into(),
+            )
+        })
+}
+
+/// The name and the namespace as Kubernetes names.
+fn name_findings(object: &Value, namespace: &str) -> Vec<Finding> {
     let name = object
         .get("metadata")
         .and_then(|m| m.get("name"))
@@ -184,7 +216,7 @@ pub fn service_entry_for_create(
         .unwrap_or_default();
     let mut findings = Vec::new();
     if !super::validation::is_dns1123_subdomain(name) {
-        findings.extend(refuse(
+        findings.extend(refusal(
             "K8S002",
             "metadata.name",
             format!(
@@ -193,22 +225,17 @@ pub fn service_entry_for_create(
             ),
         ));
     }
-    if !super::validation::is_dns1123_subdomain(&namespace) || namespace.contains('.') {
-        findings.extend(refuse(
+    if !super::validation::is_dns1123_subdomain(namespace) || namespace.contains('.') {
+        findings.extend(refusal(
             "K8S003",
             "metadata.namespace",
             format!(
                 "{} is not a valid namespace name",
-                crate::domain::quoted(&namespace)
+                crate::domain::quoted(namespace)
             ),
         ));
     }
-    findings.extend(judge_object(&object).findings.unwrap_or_default());
-    if is_valid(&findings) {
-        Ok((namespace, object))
-    } else {
-        Err(findings)
-    }
+    findings
 }
 
 /// Why a manifest could not be read.
