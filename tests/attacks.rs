@@ -343,6 +343,27 @@ async fn a_delete_with_part_of_its_precondition_is_refused_and_deletes_nothing()
             "{form} deleted it"
         );
     }
+    // An edit's save without the version it previewed: refused, nothing written.
+    let before = ns
+        .service_entry("kept")
+        .await
+        .map(|e| e.metadata.resource_version);
+    let body = format!(
+        "namespace={}&name=kept&resource_version=&manifest=kind%3A+ServiceEntry",
+        ns.name
+    );
+    let answer = send(
+        &router,
+        common::post_form("/api/save_service_entry_edit", &body, &[]),
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{}", answer.body);
+    assert_eq!(invalid_field(&answer).as_deref(), Some("resource_version"));
+    let after = ns
+        .service_entry("kept")
+        .await
+        .map(|e| e.metadata.resource_version);
+    assert_eq!(before, after, "nothing written");
     // A whole precondition that no longer holds: 409, still there.
     let body = format!(
         "namespace={}&name=kept&uid=00000000-0000-0000-0000-000000000000&resource_version=1",

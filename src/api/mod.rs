@@ -126,8 +126,19 @@ acting! {
         form: Option<ServiceEntryForm>,
         manifest: Option<String>
     ) -> ServiceEntryView
-        = |actor| crate::service::save_edit(
-            &actor, &namespace, &name, &resource_version, &ssr::edit(form, manifest)?)
+        = |actor| async {
+            // NB: a save carries the version previewed: an empty one is refused, not dropped.
+            if resource_version.trim().is_empty() {
+                return Err(AppError::Invalid {
+                    field: "resource_version".into(),
+                    reason: "is missing: give the version you previewed (the preview's \
+                             resource_version)"
+                        .into(),
+                });
+            }
+            let edit = ssr::edit(form, manifest)?;
+            crate::service::save_edit(&actor, &namespace, &name, &resource_version, &edit).await
+        }
 }
 
 acting! {

@@ -77,8 +77,9 @@ fn chosen<'a>(gateways: &'a [EgressGateway], gateway: &str) -> Answer<&'a Egress
         .ok_or_else(|| AppError::Invalid {
             field: "gateway".into(),
             reason: format!(
-                "{namespace}/{name} is not an egress gateway (a Service labelled \
-                 istio=egressgateway, or an IstioMeshGateway of type egress)"
+                "{} is not an egress gateway (a Service labelled istio=egressgateway, or an \
+                 IstioMeshGateway of type egress)",
+                crate::domain::quoted(gateway.trim())
             ),
         })
 }
