@@ -205,26 +205,7 @@ async fn refused_edits_write_nothing() {
 
 /// `mesh-egress apply -f FILE [--dry-run]`, as a person runs it.
 fn apply(file: &std::path::Path, dry_run: bool) -> (bool, String, String) {
-    let kubeconfig = common::kubeconfig();
-    let mut args = vec![
-        "--kubeconfig",
-        kubeconfig.to_str().expect("utf-8"),
-        "apply",
-        "-f",
-        file.to_str().expect("utf-8"),
-    ];
-    if dry_run {
-        args.push("--dry-run");
-    }
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_mesh-egress"))
-        .args(args)
-        .output()
-        .expect("run mesh-egress apply");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).to_string(),
-        String::from_utf8_lossy(&output.stderr).to_string(),
-    )
+    apply_with(file, if dry_run { &["--dry-run"] } else { &[] })
 }
 
 #[tokio::test]

@@ -173,16 +173,7 @@ pub async fn save_edit(
         true => "saved ServiceEntry unchanged".to_string(),
         false => format!("changed ServiceEntry: {}", fields.join(", ")),
     };
-    actor
-        .audit(Change {
-            object: Changed::ServiceEntry {
-                namespace: namespace.into(),
-                name: name.into(),
-            },
-            reason: "ServiceEntryEdited",
-            what,
-        })
-        .await;
+    audit_edit(actor, namespace, name, what).await;
     Ok(saved)
 }
 
@@ -232,6 +223,13 @@ pub async fn apply_edit(
             .await,
     )?;
     let fields: Vec<&str> = preview.changes.iter().map(|c| c.path.as_str()).collect();
+    let what = format!("applied ServiceEntry: {}", fields.join(", "));
+    audit_edit(actor, namespace, name, what).await;
+    Ok(preview)
+}
+
+/// One audit Event for a change of `namespace/name` in place, whichever door it came through.
+async fn audit_edit(actor: &Actor, namespace: &str, name: &str, what: String) {
     actor
         .audit(Change {
             object: Changed::ServiceEntry {
@@ -239,8 +237,7 @@ pub async fn apply_edit(
                 name: name.into(),
             },
             reason: "ServiceEntryEdited",
-            what: format!("applied ServiceEntry: {}", fields.join(", ")),
+            what,
         })
         .await;
-    Ok(preview)
 }
