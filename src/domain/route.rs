@@ -175,6 +175,23 @@ pub fn plan(
 ) -> Result<RoutePlan, RouteRefusal> {
     let id = format!("{}/{}", entry.namespace, entry.name);
     let gateway_id = format!("{}/{}", gateway.namespace, gateway.name);
+    routable_entry(entry, gateway)?;
+    let (number, kind) = chosen_port(entry, &id, port)?;
+    exposed_by(gateway, &gateway_id, number)?;
+    not_routed_yet(entry, &id, services)?;
+    let objects = route_objects(entry, gateway, &id, &gateway_id, number, kind);
+    Ok(RoutePlan {
+        entry: id,
+        gateway: gateway_id,
+        port: number,
+        kind,
+        objects,
+    })
+}
+
+/// Whether a gateway can route the entry at all: a resolution that leaves the mesh, named hosts,
+/// and an entry the gateway's namespace can see.
+fn routable_entry(entry: &ServiceEntryView, gateway: &EgressGateway) -> Result<(), RouteRefusal> {
     if entry.resolution.eq_ignore_ascii_case("NONE") {
         return Err(refuse(
             "spec.resolution",
@@ -201,69 +218,89 @@ pub fn plan(
             ),
         ));
     }
-    let routable: Vec<_> = entry
-        .ports
-        .iter()
-        .filter_map(|p| RouteKind::of(&p.protocol).map(|k| (p.number, k)))
-        .collect();
-    let (number, kind) = match port {
-        Some(n) => match entry.ports.iter().find(|p| p.number == n) {
-            None => {
-                let known: Vec<String> = entry.ports.iter().map(|p| p.number.to_string()).collect();
-                return Err(refuse(
-                    "port",
-                    format!("{id} has no port {n} (its ports: {})", known.join(", ")),
-                ));
-            }
-            Some(p) => {
-                match RouteKind::of(&p.protocol) {
-                    Some(kind) => (n, kind),
-                    None => {
-                        return Err(refuse(
-                            "port",
-                            format!(
-                            "port {n} is {}: only HTTP (HTTP, HTTP2, GRPC) and TLS (TLS, HTTPS) \
-                             ports can be routed through a gateway by host",
-                            if p.protocol.is_empty() { "of no protocol" } else { &p.protocol }
-                        ),
-                        ))
-                    }
-                }
-            }
-        },
-        None => match routable.as_slice() {
-            [one] => *one,
-            [] => {
-                return Err(refuse(
-                    "port",
-                    format!("{id} has no HTTP or TLS port to route through a gateway"),
-                ))
-            }
+    Ok(())
+}
+
+/// The port to route: the one asked for, which must be an HTTP or TLS port of the entry, or
+/// else the entry's one such port.
+fn chosen_port(
+    entry: &ServiceEntryView,
+    id: &str,
+    port: Option<i64>,
+) -> Result<(i64, RouteKind), RouteRefusal> {
+    let Some(n) = port else {
+        let routable: Vec<_> = entry
+            .ports
+            .iter()
+            .filter_map(|p| RouteKind::of(&p.protocol).map(|k| (p.number, k)))
+            .collect();
+        return match routable.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(refuse(
+                "port",
+                format!("{id} has no HTTP or TLS port to route through a gateway"),
+            )),
             many => {
                 let numbers: Vec<String> = many.iter().map(|(n, _)| n.to_string()).collect();
-                return Err(refuse(
+                Err(refuse(
                     "port",
                     format!("pick the port to route: {}", numbers.join(" or ")),
-                ));
+                ))
             }
-        },
+        };
     };
-    if !gateway.ports.iter().any(|p| p.number == number) {
+    let Some(p) = entry.ports.iter().find(|p| p.number == n) else {
+        let known: Vec<String> = entry.ports.iter().map(|p| p.number.to_string()).collect();
         return Err(refuse(
-            "gateway",
-            format!(
-                "{gateway_id} does not expose port {number} (it exposes {}): add the port to \
-                 the gateway, or pick another gateway",
-                if gateway.ports.is_empty() {
-                    "none".to_string()
-                } else {
-                    gateway.ports_label()
-                }
-            ),
+            "port",
+            format!("{id} has no port {n} (its ports: {})", known.join(", ")),
         ));
+    };
+    RouteKind::of(&p.protocol)
+        .map(|kind| (n, kind))
+        .ok_or_else(|| {
+            refuse(
+                "port",
+                format!(
+                    "port {n} is {}: only HTTP (HTTP, HTTP2, GRPC) and TLS (TLS, HTTPS) ports can \
+                 be routed through a gateway by host",
+                    if p.protocol.is_empty() {
+                        "of no protocol"
+                    } else {
+                        &p.protocol
+                    }
+                ),
+            )
+        })
+}
+
+/// Whether the gateway listens on the port.
+fn exposed_by(gateway: &EgressGateway, gateway_id: &str, number: i64) -> Result<(), RouteRefusal> {
+    if gateway.ports.iter().any(|p| p.number == number) {
+        return Ok(());
     }
+    Err(refuse(
+        "gateway",
+        format!(
+            "{gateway_id} does not expose port {number} (it exposes {}): add the port to the \
+             gateway, or pick another gateway",
+            if gateway.ports.is_empty() {
+                "none".to_string()
+            } else {
+                gateway.ports_label()
+            }
+        ),
+    ))
+}
+
+/// Whether the entry, or one of its hosts, is routed already (by mesh-egress or by hand).
+fn not_routed_yet(
+    entry: &ServiceEntryView,
+    id: &str,
+    services: &[VirtualServiceInfo],
+) -> Result<(), RouteRefusal> {
     for vs in services {
-        if vs.routes.as_deref() == Some(id.as_str()) {
+        if vs.routes.as_deref() == Some(id) {
             return Err(refuse(
                 "gateway",
                 format!(
@@ -283,10 +320,22 @@ pub fn plan(
             ));
         }
     }
+    Ok(())
+}
+
+/// The objects of Istio's egress gateway task: a Gateway and a DestinationRule in the
+/// gateway's namespace, and a VirtualService per host in the entry's.
+fn route_objects(
+    entry: &ServiceEntryView,
+    gateway: &EgressGateway,
+    id: &str,
+    gateway_id: &str,
+    number: i64,
+    kind: RouteKind,
+) -> Vec<RouteObject> {
     let name = route_name(&entry.namespace, &entry.name);
     let via = format!("{gateway_id}:{number}");
     let gateway_host = format!("{}.{}.svc.cluster.local", gateway.name, gateway.namespace);
-    let gateway_ref = format!("{}/{name}", gateway.namespace);
     let (port_name, protocol) = match kind {
         RouteKind::Http => (format!("http-{number}"), "HTTP"),
         RouteKind::Tls => (format!("tls-{number}"), "TLS"),
@@ -305,7 +354,7 @@ pub fn plan(
             name: name.clone(),
             object: json!({
                 "kind": "Gateway",
-                "metadata": metadata(&gateway.namespace, &name, &name, &id, &via),
+                "metadata": metadata(&gateway.namespace, &name, &name, id, &via),
                 "spec": {"selector": gateway.pod_labels, "servers": [server]},
             }),
         },
@@ -315,11 +364,20 @@ pub fn plan(
             name: name.clone(),
             object: json!({
                 "kind": "DestinationRule",
-                "metadata": metadata(&gateway.namespace, &name, &name, &id, &via),
+                "metadata": metadata(&gateway.namespace, &name, &name, id, &via),
                 "spec": {"host": gateway_host, "subsets": [{"name": name}]},
             }),
         },
     ];
+    let route = Route {
+        name: &name,
+        id,
+        via: &via,
+        gateway_host: &gateway_host,
+        gateway_ref: format!("{}/{name}", gateway.namespace),
+        number,
+        kind,
+    };
     for (i, host) in entry.hosts.iter().enumerate() {
         let vs_name = match entry.hosts.len() {
             1 => name.clone(),
@@ -329,10 +387,31 @@ pub fn plan(
                 format!("{}{suffix}", base.trim_end_matches('-'))
             }
         };
-        let to_gateway = json!([{"destination": {"host": gateway_host, "subset": name, "port": {"number": number}}, "weight": 100}]);
+        objects.push(route.virtual_service(&entry.namespace, &vs_name, host));
+    }
+    objects
+}
+
+/// What every VirtualService of one route shares.
+struct Route<'a> {
+    name: &'a str,
+    id: &'a str,
+    via: &'a str,
+    gateway_host: &'a str,
+    gateway_ref: String,
+    number: i64,
+    kind: RouteKind,
+}
+
+impl Route<'_> {
+    /// The VirtualService for `host`: from the sidecars to the gateway, and from the gateway
+    /// to the host.
+    fn virtual_service(&self, namespace: &str, vs_name: &str, host: &str) -> RouteObject {
+        let (number, gateway_ref) = (self.number, &self.gateway_ref);
+        let to_gateway = json!([{"destination": {"host": self.gateway_host, "subset": self.name, "port": {"number": number}}, "weight": 100}]);
         let to_host =
             json!([{"destination": {"host": host, "port": {"number": number}}, "weight": 100}]);
-        let routes = match kind {
+        let routes = match self.kind {
             RouteKind::Http => json!({"http": [
                 {"match": [{"gateways": ["mesh"], "port": number}], "route": to_gateway},
                 {"match": [{"gateways": [gateway_ref], "port": number}], "route": to_host},
@@ -346,24 +425,17 @@ pub fn plan(
         if let (Some(spec), Some(routes)) = (spec.as_object_mut(), routes.as_object()) {
             spec.extend(routes.clone());
         }
-        objects.push(RouteObject {
+        RouteObject {
             kind: "VirtualService".into(),
-            namespace: entry.namespace.clone(),
-            name: vs_name.clone(),
+            namespace: namespace.to_string(),
+            name: vs_name.to_string(),
             object: json!({
                 "kind": "VirtualService",
-                "metadata": metadata(&entry.namespace, &vs_name, &name, &id, &via),
+                "metadata": metadata(namespace, vs_name, self.name, self.id, self.via),
                 "spec": spec,
             }),
-        });
+        }
     }
-    Ok(RoutePlan {
-        entry: id,
-        gateway: gateway_id,
-        port: number,
-        kind,
-        objects,
-    })
 }
 
 mod seen;
