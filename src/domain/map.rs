@@ -182,32 +182,69 @@ impl Side {
 
 /// Draws the map.
 pub fn reachability_map(parts: MapParts) -> ReachabilityMap {
-    let host_ok = |h: &str| parts.host_filter.is_empty() || h.contains(parts.host_filter);
     let namespaces: Vec<String> = parts
         .namespaces
         .iter()
         .filter(|n| parts.namespace_filter.is_empty() || n.contains(parts.namespace_filter))
         .cloned()
         .collect();
+    let hosts = shown_hosts(&parts);
+    let sides = Sides {
+        namespaces: Side::new(&namespaces, prefix, "namespaces"),
+        hosts: Side::new(&hosts, domain, "hosts"),
+    };
+    let mut edges = Edges::default();
+    allowed_edges(&parts, &namespaces, &sides, &mut edges);
+    called_edges(&parts, &sides, &mut edges);
+    let mut edges: Vec<MapEdge> = edges.0.into_values().collect();
+    edges.sort_by_key(|e| (e.from, e.to));
+    ReachabilityMap {
+        namespaces: sides.namespaces.nodes,
+        hosts: sides.hosts.nodes,
+        edges,
+        totals: (namespaces.len(), hosts.len()),
+    }
+}
+
+/// The hosts on the map: every registered host and every host called, that the filter keeps,
+/// sorted, once each.
+fn shown_hosts(parts: &MapParts) -> Vec<String> {
+    let host_ok = |h: &str| parts.host_filter.is_empty() || h.contains(parts.host_filter);
     let mut hosts: Vec<String> = parts
         .entries
         .iter()
         .flat_map(|e| e.hosts.iter().map(|h| h.to_ascii_lowercase()))
-        .chain(parts.calls.iter().map(|c| {
-            c.call
-                .host
-                .clone()
-                .unwrap_or_else(|| UNKNOWN_HOST.to_string())
-        }))
+        .chain(parts.calls.iter().map(called_host))
         .filter(|h| host_ok(h))
         .collect();
     hosts.sort_unstable();
     hosts.dedup();
-    let ns_side = Side::new(&namespaces, prefix, "namespaces");
-    let host_side = Side::new(&hosts, domain, "hosts");
-    let mut edges: HashMap<(usize, usize), MapEdge> = HashMap::new();
-    let mut add = |from: usize, to: usize, kind: EdgeKind, pairs: usize, calls: f64| {
-        let edge = edges.entry((from, to)).or_insert_with(|| MapEdge {
+    hosts
+}
+
+/// The host a call went to, or the unknown host's node.
+fn called_host(call: &PendingCall) -> String {
+    call.call
+        .host
+        .clone()
+        .unwrap_or_else(|| UNKNOWN_HOST.to_string())
+}
+
+/// Both sides of the map.
+struct Sides {
+    namespaces: Side,
+    hosts: Side,
+}
+
+/// The edges so far, by (namespace node, host node).
+#[derive(Default)]
+struct Edges(HashMap<(usize, usize), MapEdge>);
+
+impl Edges {
+    /// Adds `pairs` namespace–host pairs of `kind` (and `calls`) to the edge between two nodes;
+    /// an edge takes the strongest kind among its pairs.
+    fn add(&mut self, from: usize, to: usize, kind: EdgeKind, pairs: usize, calls: f64) {
+        let edge = self.0.entry((from, to)).or_insert_with(|| MapEdge {
             from,
             to,
             kind,
@@ -217,9 +254,13 @@ pub fn reachability_map(parts: MapParts) -> ReachabilityMap {
         edge.kind = edge.kind.min(kind);
         *edge.pairs.entry(kind).or_default() += pairs;
         edge.calls += calls;
-    };
-    // Namespaces whose Sidecar imports everything see every entry exported to them; the
-    // others are asked one by one.
+    }
+}
+
+/// The edges of what each namespace may reach: every registered host it can see. Namespaces
+/// whose Sidecar imports everything see every entry exported to them, counted per group of
+/// nodes; the others are asked one by one.
+fn allowed_edges(parts: &MapParts, namespaces: &[String], sides: &Sides, edges: &mut Edges) {
     let importing: HashMap<&str, Option<&Vec<String>>> = namespaces
         .iter()
         .map(|n| {
@@ -228,10 +269,10 @@ pub fn reachability_map(parts: MapParts) -> ReachabilityMap {
             (n.as_str(), hosts)
         })
         .collect();
-    let mut open_per_node = vec![0usize; ns_side.nodes.len()];
+    let mut open_per_node = vec![0usize; sides.namespaces.nodes.len()];
     let mut narrow: Vec<(&str, usize, &Vec<String>)> = Vec::new();
-    for n in &namespaces {
-        let Some(&node) = ns_side.index.get(n) else {
+    for n in namespaces {
+        let Some(&node) = sides.namespaces.index.get(n) else {
             continue;
         };
         match importing.get(n.as_str()).copied().flatten() {
@@ -239,12 +280,12 @@ pub fn reachability_map(parts: MapParts) -> ReachabilityMap {
             Some(patterns) => narrow.push((n, node, patterns)),
         }
     }
-    let mut everywhere_per_node = vec![0usize; host_side.nodes.len()];
+    let mut everywhere_per_node = vec![0usize; sides.hosts.nodes.len()];
     for entry in parts.entries {
         let everywhere = entry.export_to.is_empty() || entry.export_to.iter().any(|e| e == "*");
         for host in &entry.hosts {
             let host = host.to_ascii_lowercase();
-            let Some(&to) = host_side.index.get(&host) else {
+            let Some(&to) = sides.hosts.index.get(&host) else {
                 continue;
             };
             if everywhere {
@@ -252,21 +293,21 @@ pub fn reachability_map(parts: MapParts) -> ReachabilityMap {
                 everywhere_per_node[to] += 1;
                 for (n, from, patterns) in &narrow {
                     if imported(patterns, &entry.namespace, &host, n) {
-                        add(*from, to, EdgeKind::Allowed, 1, 0.0);
+                        edges.add(*from, to, EdgeKind::Allowed, 1, 0.0);
                     }
                 }
-            } else {
-                for n in &namespaces {
-                    if !exported_to(entry, n) {
-                        continue;
-                    }
-                    let seen = match importing.get(n.as_str()).copied().flatten() {
-                        None => true,
-                        Some(patterns) => imported(patterns, &entry.namespace, &host, n),
-                    };
-                    if let (true, Some(&from)) = (seen, ns_side.index.get(n)) {
-                        add(from, to, EdgeKind::Allowed, 1, 0.0);
-                    }
+                continue;
+            }
+            for n in namespaces {
+                if !exported_to(entry, n) {
+                    continue;
+                }
+                let seen = match importing.get(n.as_str()).copied().flatten() {
+                    None => true,
+                    Some(patterns) => imported(patterns, &entry.namespace, &host, n),
+                };
+                if let (true, Some(&from)) = (seen, sides.namespaces.index.get(n)) {
+                    edges.add(from, to, EdgeKind::Allowed, 1, 0.0);
                 }
             }
         }
@@ -274,19 +315,19 @@ pub fn reachability_map(parts: MapParts) -> ReachabilityMap {
     for (to, hosts) in everywhere_per_node.iter().enumerate() {
         for (from, namespaces) in open_per_node.iter().enumerate() {
             if *hosts > 0 && *namespaces > 0 {
-                add(from, to, EdgeKind::Allowed, hosts * namespaces, 0.0);
+                edges.add(from, to, EdgeKind::Allowed, hosts * namespaces, 0.0);
             }
         }
     }
+}
+
+/// The edges of the calls in the window, each with its verdict today and under REGISTRY_ONLY.
+fn called_edges(parts: &MapParts, sides: &Sides, edges: &mut Edges) {
     for call in parts.calls {
-        let host = call
-            .call
-            .host
-            .clone()
-            .unwrap_or_else(|| UNKNOWN_HOST.to_string());
+        let host = called_host(call);
         let (Some(&from), Some(&to)) = (
-            ns_side.index.get(&call.call.namespace),
-            host_side.index.get(&host),
+            sides.namespaces.index.get(&call.call.namespace),
+            sides.hosts.index.get(&host),
         ) else {
             continue;
         };
@@ -295,15 +336,7 @@ pub fn reachability_map(parts: MapParts) -> ReachabilityMap {
             (_, false) => EdgeKind::WouldBeBlocked,
             (_, true) => EdgeKind::Called,
         };
-        add(from, to, kind, 1, call.call.calls);
-    }
-    let mut edges: Vec<MapEdge> = edges.into_values().collect();
-    edges.sort_by_key(|e| (e.from, e.to));
-    ReachabilityMap {
-        namespaces: ns_side.nodes,
-        hosts: host_side.nodes,
-        edges,
-        totals: (namespaces.len(), hosts.len()),
+        edges.add(from, to, kind, 1, call.call.calls);
     }
 }
 
