@@ -19,6 +19,8 @@ pub mod cli;
 #[cfg(feature = "ssr")]
 pub mod cluster;
 #[cfg(feature = "ssr")]
+pub mod guards;
+#[cfg(feature = "ssr")]
 pub mod hosts;
 #[cfg(feature = "ssr")]
 pub mod listen;

@@ -53,25 +53,9 @@ async fn serve(
 ) -> anyhow::Result<std::process::ExitCode> {
     let cluster_args = &cli.cluster;
     use anyhow::Context;
-    use leptos::prelude::get_configuration;
-    use mesh_egress::cluster::Cluster;
-    use mesh_egress::error::AppError;
     use std::sync::Arc;
 
-    let mut leptos_options = get_configuration(None)
-        .context("reading the Leptos configuration (LEPTOS_* variables)")?
-        .leptos_options;
-    if let Some(addr) = args.addr {
-        leptos_options.site_addr = addr;
-    }
-    // The release build names the site's files by content hash and says so in hash.txt beside
-    // the binary; use them whenever that file is there (LEPTOS_HASH_FILES decides otherwise).
-    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
-        leptos_options.hash_files = std::env::current_exe()
-            .ok()
-            .and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos_options.hash_file)))
-            .is_some_and(|path| path.exists());
-    }
+    let leptos_options = leptos_options(args.addr)?;
     let addr = leptos_options.site_addr;
     let auth = args.auth_mode().map_err(anyhow::Error::msg)?;
     mesh_egress::cli::check_bind(addr, args.allow_unauthenticated || auth.is_shared())
@@ -84,18 +68,7 @@ async fn serve(
              with this server's cluster identity"
         );
     }
-    // The server keeps running without a cluster: the pages say what is wrong.
-    let cluster = match Cluster::connect(&cluster_args.connect_options()).await {
-        Ok(cluster) => {
-            tracing::info!(cluster = cluster.server(), "using cluster");
-            Ok(cluster)
-        }
-        Err(e) => {
-            let error = AppError::from(e);
-            tracing::warn!(%error, "no cluster; serving anyway");
-            Err(error)
-        }
-    };
+    let cluster = connect(cluster_args).await;
     let prometheus = cli.prometheus.client().map_err(anyhow::Error::msg)?;
     match &prometheus {
         Some(p) => tracing::info!(prometheus = p.address(), "traffic from Prometheus"),
@@ -146,6 +119,49 @@ async fn serve(
     )
     .await;
     Ok(std::process::ExitCode::SUCCESS)
+}
+
+/// Leptos's options (LEPTOS_* variables), listening on `addr` when given; the site's files by
+/// content hash when the release build's hash.txt is beside the binary.
+#[cfg(feature = "ssr")]
+fn leptos_options(
+    addr: Option<std::net::SocketAddr>,
+) -> anyhow::Result<leptos::prelude::LeptosOptions> {
+    use anyhow::Context;
+    let mut leptos_options = leptos::prelude::get_configuration(None)
+        .context("reading the Leptos configuration (LEPTOS_* variables)")?
+        .leptos_options;
+    if let Some(addr) = addr {
+        leptos_options.site_addr = addr;
+    }
+    // The release build names the site's files by content hash and says so in hash.txt beside
+    // the binary; use them whenever that file is there (LEPTOS_HASH_FILES decides otherwise).
+    if std::env::var_os("LEPTOS_HASH_FILES").is_none() {
+        leptos_options.hash_files = std::env::current_exe()
+            .ok()
+            .and_then(|exe| exe.parent().map(|dir| dir.join(&*leptos_options.hash_file)))
+            .is_some_and(|path| path.exists());
+    }
+    Ok(leptos_options)
+}
+
+/// The cluster, or why there is none: the server keeps running without one, and the pages say
+/// what is wrong.
+#[cfg(feature = "ssr")]
+async fn connect(
+    cluster_args: &mesh_egress::cli::ClusterArgs,
+) -> Result<mesh_egress::cluster::Cluster, mesh_egress::error::AppError> {
+    match mesh_egress::cluster::Cluster::connect(&cluster_args.connect_options()).await {
+        Ok(cluster) => {
+            tracing::info!(cluster = cluster.server(), "using cluster");
+            Ok(cluster)
+        }
+        Err(e) => {
+            let error = mesh_egress::error::AppError::from(e);
+            tracing::warn!(%error, "no cluster; serving anyway");
+            Err(error)
+        }
+    }
 }
 
 #[cfg(not(feature = "ssr"))]

@@ -5,6 +5,8 @@ use crate::auth::AuthMode;
 use crate::cluster::Cluster;
 use crate::domain::LiveStatus;
 use crate::error::AppError;
+pub use crate::guards::{content_security_policy, is_cross_origin_write};
+use crate::guards::{refuse_cross_origin_writes, security_headers, set_content_security_policy};
 use crate::hosts::misdirected;
 pub use crate::hosts::HostPolicy;
 use crate::metrics::Metrics;
@@ -105,9 +107,44 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
         live_connections,
         undo_for,
     } = serving;
-    let hosts = Arc::new(hosts);
-    let live_permits = Arc::new(tokio::sync::Semaphore::new(live_connections));
     let metrics = Arc::new(Metrics::default());
+    let services = shared_services(cluster, &auth, &metrics, traffic, undo_for);
+    let cache = services.server().ok().map(|c| {
+        c.start_mirrors();
+        c.start_service_entry_cache(metrics.clone())
+    });
+    let live = match (&cache, services.server()) {
+        (Some(cache), _) => LiveSource::Cache(cache.subscribe()),
+        (None, Err(error)) => LiveSource::NoCluster(error.to_string()),
+        (None, Ok(_)) => LiveSource::NoCluster("the watch did not start".to_string()),
+    };
+    let checks = checks(live.clone(), cache, metrics.clone());
+    // The live stream stays open as long as the page: the only route without a time limit.
+    let permits = Arc::new(tokio::sync::Semaphore::new(live_connections));
+    let live_stream = Router::new().route(
+        "/api/events",
+        get(move |caller: crate::auth::Caller| {
+            events(live.clone(), permits.clone(), live_connections, caller)
+        }),
+    );
+    let app = app(leptos_options, services, live_stream, metrics, auth, hosts);
+    let probes = checks.clone().route("/healthz", get(|| async { "ok" }));
+    Routers {
+        app,
+        probes,
+        checks,
+    }
+}
+
+/// What every request shares: the cluster (with the revoked sessions watched, in token mode),
+/// how users are identified, the metrics and the traffic source.
+fn shared_services(
+    cluster: ClusterState,
+    auth: &Arc<AuthMode>,
+    metrics: &Arc<Metrics>,
+    traffic: Traffic,
+    undo_for: u64,
+) -> Arc<Services> {
     traffic.warm();
     let services = Arc::new(
         Services::new(
@@ -122,53 +159,62 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
         let revoked = revoked.clone();
         server.watch_revoked_sessions(move |record| revoked.replace(record));
     }
+    services
+}
+
+/// `/readyz` and `/metrics`.
+fn checks(
+    live: LiveSource,
+    cache: Option<crate::cluster::ServiceEntryCache>,
+    metrics: Arc<Metrics>,
+) -> Router {
+    let ready_source = live.clone();
+    Router::new()
+        .route("/readyz", get(move || readyz(ready_source.clone())))
+        .route(
+            "/metrics",
+            get(move || {
+                let cached = cache.as_ref().map(|c| c.len());
+                let live = match &live {
+                    LiveSource::Cache(receiver) => Some(receiver.borrow().clone()),
+                    LiveSource::NoCluster(_) => None,
+                };
+                let text = metrics.render(cached, live.as_ref());
+                async move { ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text) }
+            }),
+        )
+}
+
+/// Pages, server functions, the live stream and the site's files, behind the edge's guards
+/// (outermost first): the host, the canonical path, cross-site writes, the security and cache
+/// headers, compression, the caller's identification, the metrics, the time and body limits.
+fn app(
+    leptos_options: LeptosOptions,
+    services: Arc<Services>,
+    live_stream: Router<LeptosOptions>,
+    metrics: Arc<Metrics>,
+    auth: Arc<AuthMode>,
+    hosts: HostPolicy,
+) -> Router {
+    let hosts = Arc::new(hosts);
     let hashed_names = leptos_options.hash_files;
-    let routes = generate_route_list(App);
-    let cache = services.server().ok().map(|c| {
-        c.start_mirrors();
-        c.start_service_entry_cache(metrics.clone())
-    });
-    let live = match (&cache, services.server()) {
-        (Some(cache), _) => LiveSource::Cache(cache.subscribe()),
-        (None, Err(error)) => LiveSource::NoCluster(error.to_string()),
-        (None, Ok(_)) => LiveSource::NoCluster("the watch did not start".to_string()),
-    };
     let context = move || {
         provide_context(services.clone());
         // A fresh nonce per page: the only inline scripts allowed are Leptos's own.
         leptos::nonce::provide_nonce();
         set_content_security_policy();
     };
-    let ready_source = live.clone();
-    let metrics_source = live.clone();
-    let exposition = metrics.clone();
-    // The live stream stays open as long as the page: the only route without a time limit.
-    let live_stream = Router::new().route(
-        "/api/events",
-        get(move |caller: crate::auth::Caller| {
-            events(live.clone(), live_permits.clone(), live_connections, caller)
-        }),
-    );
-    let checks = Router::new()
-        .route("/readyz", get(move || readyz(ready_source.clone())))
-        .route(
-            "/metrics",
-            get(move || {
-                let cached = cache.as_ref().map(|c| c.len());
-                let live = match &metrics_source {
-                    LiveSource::Cache(receiver) => Some(receiver.borrow().clone()),
-                    LiveSource::NoCluster(_) => None,
-                };
-                let text = exposition.render(cached, live.as_ref());
-                async move { ([(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)], text) }
-            }),
-        );
-    let app = Router::new()
+    Router::new()
         .route("/healthz", get(|| async { "ok" }))
-        .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
-            let options = leptos_options.clone();
-            move || shell(options.clone())
-        })
+        .leptos_routes_with_context(
+            &leptos_options,
+            generate_route_list(App),
+            context.clone(),
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
         .fallback(fallback(context))
         // NB: a manifest is read up to 256 KiB; percent-encoded, its form stays under 1 MiB.
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
@@ -195,13 +241,7 @@ pub fn routers(leptos_options: LeptosOptions, cluster: ClusterState, serving: Se
         .layer(axum::middleware::from_fn(move |request, next| {
             misdirected(hosts.clone(), request, next)
         }))
-        .with_state(leptos_options);
-    let probes = checks.clone().route("/healthz", get(|| async { "ok" }));
-    Routers {
-        app,
-        probes,
-        checks,
-    }
+        .with_state(leptos_options)
 }
 
 /// What answers a path that is not a page or an endpoint: the site's files, else the not-found
@@ -223,110 +263,6 @@ fn fallback(
         }
         files(uri, state, request)
     }
-}
-
-/// Whether a request is a cross-origin browser write, judged as Go's
-/// `http.CrossOriginProtection` does with Fetch Metadata: `Sec-Fetch-Site` other than
-/// `same-origin` or `none`; else an `Origin` whose host is not the request's `Host`. Requests
-/// with neither header come from non-browser clients (curl, scripts) and pass.
-pub fn is_cross_origin_write(method: &axum::http::Method, headers: &axum::http::HeaderMap) -> bool {
-    if matches!(method.as_str(), "GET" | "HEAD" | "OPTIONS") {
-        return false;
-    }
-    if let Some(site) = headers.get("sec-fetch-site") {
-        return !matches!(site.to_str(), Ok("same-origin") | Ok("none"));
-    }
-    let Some(origin) = headers.get(header::ORIGIN) else {
-        return false;
-    };
-    let origin_host = origin.to_str().ok().and_then(|o| {
-        o.split_once("://")
-            .map(|(_, host)| host.trim_end_matches('/'))
-    });
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
-    match (origin_host, host) {
-        (Some(origin_host), Some(host)) => !origin_host.eq_ignore_ascii_case(host),
-        _ => true,
-    }
-}
-
-/// CSRF protection for every mode, local included: any page open in the operator's browser
-/// could otherwise POST to this server. Refused writes change nothing and answer 403.
-async fn refuse_cross_origin_writes(request: Request, next: Next) -> Response {
-    if is_cross_origin_write(request.method(), request.headers()) {
-        tracing::warn!(
-            path = %request.uri().path(),
-            origin = ?request.headers().get(header::ORIGIN),
-            "cross-origin write refused"
-        );
-        let body = crate::error::AppError::Forbidden {
-            message:
-                "cross-origin request refused: mesh-egress accepts changes only from its own pages \
-                      or from non-browser clients"
-                    .to_string(),
-        };
-        return (
-            StatusCode::FORBIDDEN,
-            [(header::CONTENT_TYPE, "application/json")],
-            serde_json::to_string(&body).unwrap_or_default(),
-        )
-            .into_response();
-    }
-    next.run(request).await
-}
-
-/// The Content-Security-Policy of a page: Leptos's hydration scripts by nonce, the WASM
-/// bundle, nothing from elsewhere, never framed.
-pub fn content_security_policy(nonce: &str) -> String {
-    format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
-         base-uri 'self'; form-action 'self'; object-src 'none'"
-    )
-}
-
-/// Sets a page's CSP with this request's nonce. Server-function answers keep the CSP that
-/// allows nothing (see [`security_headers`]).
-fn set_content_security_policy() {
-    let is_page = use_context::<axum::http::request::Parts>()
-        .is_some_and(|parts| !parts.uri.path().starts_with("/api/"));
-    if !is_page {
-        return;
-    }
-    if let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) {
-        if let Ok(value) =
-            header::HeaderValue::from_str(&content_security_policy(&nonce.to_string()))
-        {
-            response.insert_header(header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
-}
-
-/// Headers every answer carries; answers that are not pages get a CSP that allows nothing.
-async fn security_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
-    let headers = response.headers_mut();
-    headers
-        .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(header::HeaderValue::from_static(
-            "default-src 'none'; frame-ancestors 'none'",
-        ));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        header::HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        header::HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(
-        header::X_FRAME_OPTIONS,
-        header::HeaderValue::from_static("DENY"),
-    );
-    response
 }
 
 /// Counts every routed request by its route pattern (not its path: bounded label values).
