@@ -8,7 +8,7 @@ mod common;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{httpbin_spec, kubeconfig, send, service_entry_resource, Answer, TestNamespace};
+use common::{httpbin_spec, kubeconfig, send, Answer, TestNamespace};
 use kube::api::{Api, DynamicObject, ListParams};
 use kube::core::{ApiResource, GroupVersionKind};
 use mesh_egress::cluster::{Cluster, ConnectOptions};
@@ -39,47 +39,65 @@ fn post(path: &str, content_type: Option<&str>, body: Vec<u8>) -> Request<Body> 
 
 const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
 
-/// What the whole cluster holds that an attack could change: every ServiceEntry (uid and
-/// generation: istiod's status writes move only the resourceVersion), the mesh config, and
-/// every IstioMeshGateway; but for the namespaces the other tests of this file make meanwhile.
+/// What the whole cluster holds that an attack could change: every object of each kind
+/// mesh-egress writes (uid and generation: istiod's status writes move only the
+/// resourceVersion), and the mesh config; but for the namespaces the other tests of this file
+/// make meanwhile.
 async fn snapshot() -> BTreeMap<String, String> {
     let mut state = everything().await;
     state.retain(|key, _| !key.contains(" attack-"));
     state
 }
 
+/// The kinds mesh-egress writes: entries, namespace Sidecars, the routing objects, gateways.
+const WRITTEN_KINDS: &[(&str, &str, &str, &str)] = &[
+    (
+        "networking.istio.io",
+        "v1",
+        "ServiceEntry",
+        "serviceentries",
+    ),
+    ("networking.istio.io", "v1", "Sidecar", "sidecars"),
+    (
+        "networking.istio.io",
+        "v1",
+        "VirtualService",
+        "virtualservices",
+    ),
+    ("networking.istio.io", "v1", "Gateway", "gateways"),
+    (
+        "networking.istio.io",
+        "v1",
+        "DestinationRule",
+        "destinationrules",
+    ),
+    (
+        "servicemesh.cisco.com",
+        "v1alpha1",
+        "IstioMeshGateway",
+        "istiomeshgateways",
+    ),
+];
+
 async fn everything() -> BTreeMap<String, String> {
     let client = common::admin_client().await;
     let mut state = BTreeMap::new();
-    let entries = Api::<DynamicObject>::all_with(client.clone(), &service_entry_resource())
-        .list(&ListParams::default())
-        .await
-        .expect("list ServiceEntries");
-    for entry in entries {
-        let meta = &entry.metadata;
-        state.insert(
-            format!(
-                "ServiceEntry {}/{}",
+    for (group, version, kind, plural) in WRITTEN_KINDS {
+        let resource =
+            ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk(group, version, kind), plural);
+        let objects = Api::<DynamicObject>::all_with(client.clone(), &resource)
+            .list(&ListParams::default())
+            .await
+            .unwrap_or_else(|e| panic!("list {kind}: {e}"));
+        for object in objects {
+            let meta = &object.metadata;
+            let key = format!(
+                "{kind} {}/{}",
                 meta.namespace.clone().unwrap_or_default(),
                 meta.name.clone().unwrap_or_default()
-            ),
-            format!("{:?} {:?}", meta.uid, meta.generation),
-        );
-    }
-    let gateways = Api::<DynamicObject>::all_with(client.clone(), &mesh_gateway_resource())
-        .list(&ListParams::default())
-        .await
-        .expect("list IstioMeshGateways");
-    for gateway in gateways {
-        let meta = &gateway.metadata;
-        state.insert(
-            format!(
-                "IstioMeshGateway {}/{}",
-                meta.namespace.clone().unwrap_or_default(),
-                meta.name.clone().unwrap_or_default()
-            ),
-            format!("{:?}", meta.uid),
-        );
+            );
+            state.insert(key, format!("{:?} {:?}", meta.uid, meta.generation));
+        }
     }
     let mesh = Api::<k8s_openapi::api::core::v1::ConfigMap>::namespaced(client, "istio-system")
         .get_opt("istio")
@@ -90,13 +108,6 @@ async fn everything() -> BTreeMap<String, String> {
         format!("{:?}", mesh.and_then(|m| m.data)),
     );
     state
-}
-
-fn mesh_gateway_resource() -> ApiResource {
-    ApiResource::from_gvk_with_plural(
-        &GroupVersionKind::gvk("servicemesh.cisco.com", "v1alpha1", "IstioMeshGateway"),
-        "istiomeshgateways",
-    )
 }
 
 /// The `Invalid` error's field, when the answer is one.

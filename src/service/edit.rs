@@ -179,9 +179,9 @@ pub async fn save_edit(
 
 /// Applies `manifest` to the existing entry `namespace/name` as `kubectl apply --server-side`
 /// does (see `Cluster::apply_service_entry`): fields other managers own and the manifest does
-/// not name survive; `force` takes over fields another manager owns. Judged first by a dry run
-/// of the same apply, whose result is diffed against the entry as it is now; with `dry_run`,
-/// only that. A change is recorded in the audit trail, whichever door it came through.
+/// not name survive; `force` takes over fields another manager owns. The apply's result is
+/// diffed against the entry as it was; with `dry_run` nothing is written (the CLI shows that
+/// diff first). A change is recorded in the audit trail, whichever door it came through.
 pub async fn apply_edit(
     actor: &Actor,
     namespace: &str,
@@ -195,13 +195,15 @@ pub async fn apply_edit(
         .map_err(|findings| AppError::Rejected { findings })?;
     let warnings = judge_object(&object).findings.unwrap_or_default();
     let current = actor.mapped(actor.cluster.service_entry_object(namespace, name).await)?;
-    let cluster = &actor.cluster;
-    let judged = actor.mapped(
-        cluster
-            .apply_service_entry(namespace, name, object.clone(), force, true)
+    // The apply itself is judged by istiod's webhook; with `dry_run` nothing is written. Its
+    // result against the entry as it was is the diff (and what the audit names).
+    let applied = actor.mapped(
+        actor
+            .cluster
+            .apply_service_entry(namespace, name, object, force, dry_run)
             .await,
     )?;
-    let (before, after) = (comparable(&current), comparable(&judged));
+    let (before, after) = (comparable(&current), comparable(&applied));
     let preview = EditPreview {
         namespace: namespace.to_string(),
         name: name.to_string(),
@@ -214,17 +216,11 @@ pub async fn apply_edit(
         lines: line_diff(&to_yaml(&before), &to_yaml(&after)),
         warnings,
     };
-    if dry_run || preview.changes.is_empty() {
-        return Ok(preview);
+    if !dry_run && !preview.changes.is_empty() {
+        let fields: Vec<&str> = preview.changes.iter().map(|c| c.path.as_str()).collect();
+        let what = format!("applied ServiceEntry: {}", fields.join(", "));
+        audit_edit(actor, namespace, name, what).await;
     }
-    actor.mapped(
-        cluster
-            .apply_service_entry(namespace, name, object, force, false)
-            .await,
-    )?;
-    let fields: Vec<&str> = preview.changes.iter().map(|c| c.path.as_str()).collect();
-    let what = format!("applied ServiceEntry: {}", fields.join(", "));
-    audit_edit(actor, namespace, name, what).await;
     Ok(preview)
 }
 
